@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   create .venv, install snapsim, run the main job on the shipped defaults
+#   make test   create .venv, install snapsim with its test extras, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+EXTRAS ?= dev,torch,dask,notebooks
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first, pinned to the CPU build; everything else is constrained to keep it
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/snapsim demo
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(VENV)/bin/snapsim bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

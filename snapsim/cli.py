@@ -1,0 +1,63 @@
+"""The ``snapsim`` command line.
+
+Sub-commands live in their own modules; each exposes ``add_parser(subparsers)`` which registers the
+sub-command and sets ``func`` (``func(args) -> int``) as its default. User errors
+(:class:`snapsim.errors.SnapsimError`) print one readable message and exit 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import SnapsimError
+
+# Modules that register sub-commands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "snapsim.commands.run",
+    "snapsim.commands.validate",
+    "snapsim.commands.bench",
+    "snapsim.commands.trace",
+    "snapsim.commands.sweep",
+    "snapsim.commands.pareto",
+    "snapsim.commands.study",
+    "snapsim.commands.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snapsim",
+        description="Simulate chiplet packages with die-to-die links: ANN-only, SNN-only and SNAP designs.",
+    )
+    parser.add_argument("--version", action="version", version=f"snapsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command is not part of this build
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SnapsimError as exc:
+        print(f"snapsim {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"snapsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the snapsim CLI, one module each."""

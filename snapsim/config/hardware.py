@@ -1,0 +1,221 @@
+"""Hardware configuration models: D2D links, chiplets, package topology.
+
+Every numeric field carries its unit in its name. Models are frozen and closed (unknown keys are
+errors). Presets in ``hwconfigs/`` fill these models; every value there names its source in the
+``sources`` mapping of the preset.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+
+__all__ = [
+    "Strict",
+    "Precision",
+    "PRECISION_BITS",
+    "LinkConfig",
+    "ComputeConfig",
+    "SpikingConfig",
+    "SramConfig",
+    "DramConfig",
+    "NocConfig",
+    "CodecConfig",
+    "ChipletConfig",
+    "TopologyConfig",
+    "EdgeLinkConfig",
+    "HardwareConfig",
+]
+
+
+class Strict(BaseModel):
+    """Base for every config model: frozen, no unknown keys, no silent coercion of strings to numbers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
+
+
+Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
+PRECISION_BITS: dict[str, int] = {"fp32": 32, "fp16": 16, "bf16": 16, "fp8": 8, "int8": 8, "int4": 4}
+
+
+class LinkConfig(Strict):
+    """One direction of a die-to-die link (a PHY module/slice/port and its link layer)."""
+
+    kind: Literal["link"] = "link"
+    name: str = Field(description="Preset name")
+    standard: str = Field("", description="What the preset models (free text)")
+    lanes: PositiveInt = Field(description="Data lanes per direction")
+    rate_gtps: PositiveFloat = Field(description="Symbol rate per lane, GT/s")
+    bits_per_transfer: int = Field(1, ge=1, le=4, description="Bits per symbol: 1 NRZ, 2 PAM4")
+    energy_pj_per_bit: NonNegativeFloat = Field(description="Dynamic energy per bit on the wire, framing included")
+    phy_latency_ns: NonNegativeFloat = Field(
+        description="TX+RX adapter/PHY pipeline, FEC and flight latency, excluding serialization"
+    )
+    flit_bytes: PositiveInt = Field(description="Flit size on the wire, overhead included")
+    flit_overhead_bytes: int = Field(ge=0, description="Header/CRC bytes per flit")
+    rx_buffer_flits: PositiveInt = Field(description="Receive buffer size = link-level credits")
+    credit_latency_ns: NonNegativeFloat | None = Field(
+        None, description="Latency of a credit return from RX to TX; default phy_latency_ns"
+    )
+    idle_power_mw: NonNegativeFloat = Field(description="Static power of one direction while the link idles")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LinkConfig":
+        if self.flit_overhead_bytes >= self.flit_bytes:
+            raise ValueError(
+                f"flit_overhead_bytes must be smaller than flit_bytes ({self.flit_bytes}); got {self.flit_overhead_bytes}"
+            )
+        return self
+
+    @property
+    def payload_bytes_per_flit(self) -> int:
+        return self.flit_bytes - self.flit_overhead_bytes
+
+    @property
+    def raw_gbps(self) -> float:
+        """Raw bandwidth of one direction in Gbit/s."""
+        return self.lanes * self.rate_gtps * self.bits_per_transfer
+
+
+class ComputeConfig(Strict):
+    """Dense ANN compute: a MAC array."""
+
+    mac_units: PositiveInt = Field(description="MACs per clock cycle at the reference precision")
+    clock_ghz: PositiveFloat
+    energy_pj_per_mac: dict[Precision, NonNegativeFloat] = Field(description="Energy per MAC by operand precision")
+    macs_per_cycle_scale: dict[Precision, PositiveFloat] = Field(
+        default_factory=dict,
+        description="Throughput multiplier per precision (e.g. int4 packs 2 per int8 unit); default 1",
+    )
+    utilization: float = Field(1.0, gt=0, le=1, description="Achieved fraction of peak MAC throughput")
+
+
+class SpikingConfig(Strict):
+    """Spiking units: synaptic accumulates and neuron (membrane) updates."""
+
+    ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle")
+    neuron_units: PositiveInt = Field(description="Neuron updates per cycle")
+    energy_pj_per_ac: NonNegativeFloat
+    energy_pj_per_neuron_update: NonNegativeFloat
+
+
+class SramConfig(Strict):
+    capacity_mib: PositiveFloat
+    bandwidth_gbytes_per_s: PositiveFloat
+    read_energy_pj_per_bit: NonNegativeFloat
+    write_energy_pj_per_bit: NonNegativeFloat
+
+
+class DramConfig(Strict):
+    """Off-die or stacked memory that holds weights which do not fit in SRAM."""
+
+    capacity_gib: PositiveFloat
+    bandwidth_gbytes_per_s: PositiveFloat
+    energy_pj_per_bit: NonNegativeFloat
+
+
+class NocConfig(Strict):
+    """On-die network: moves activations between SRAM, compute and the die edge."""
+
+    hop_latency_ns: NonNegativeFloat
+    energy_pj_per_bit_per_hop: NonNegativeFloat
+    avg_hops: NonNegativeFloat = Field(description="Mean hops for an on-die activation transfer")
+    transit_hops: int = Field(ge=0, description="Hops to cross the die between two D2D ports (forwarding)")
+
+
+class CodecConfig(Strict):
+    """Spike encoder (before a D2D link) and decoder (after it) at a die boundary."""
+
+    neurons_per_cycle: PositiveInt = Field(description="Neuron-steps encoded or decoded per cycle")
+    pipeline_cycles: int = Field(ge=0, description="Fixed pipeline latency per timestep")
+    encode_energy_pj_per_neuron_step: NonNegativeFloat
+    decode_energy_pj_per_neuron_step: NonNegativeFloat
+    energy_pj_per_spike: NonNegativeFloat = Field(description="Per emitted spike (event formatting)")
+
+
+class ChipletConfig(Strict):
+    kind: Literal["chiplet"] = "chiplet"
+    name: str
+    description: str = ""
+    compute: ComputeConfig
+    spiking: SpikingConfig
+    sram: SramConfig
+    dram: DramConfig | None = None
+    noc: NocConfig
+    codec: CodecConfig
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class TopologyConfig(Strict):
+    kind: Literal["mesh2d", "torus2d", "ring", "fully_connected", "edges"]
+    rows: PositiveInt | None = None
+    cols: PositiveInt | None = None
+    chiplets: PositiveInt | None = None
+    edges: list[tuple[int, int]] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "TopologyConfig":
+        if self.kind in ("mesh2d", "torus2d"):
+            if self.rows is None or self.cols is None:
+                raise ValueError(f"topology kind {self.kind} needs rows and cols")
+            if self.chiplets is not None and self.chiplets != self.rows * self.cols:
+                raise ValueError("chiplets must equal rows * cols (or be omitted)")
+        else:
+            if self.chiplets is None:
+                raise ValueError(f"topology kind {self.kind} needs chiplets")
+        if self.kind == "edges":
+            if not self.edges:
+                raise ValueError("topology kind edges needs a non-empty edges list")
+            for a, b in self.edges:
+                if not (0 <= a < self.chiplets and 0 <= b < self.chiplets) or a == b:
+                    raise ValueError(f"edge ({a}, {b}) must join two different chiplets in [0, {self.chiplets})")
+        elif self.edges is not None:
+            raise ValueError("edges is only allowed with kind: edges")
+        return self
+
+    @property
+    def n_chiplets(self) -> int:
+        if self.kind in ("mesh2d", "torus2d"):
+            return int(self.rows) * int(self.cols)
+        return int(self.chiplets)
+
+
+class EdgeLinkConfig(Strict):
+    """A link that replaces the default on specific edges (both directions)."""
+
+    between: tuple[int, int]
+    link: LinkConfig
+
+
+class HardwareConfig(Strict):
+    kind: Literal["hardware"] = "hardware"
+    name: str
+    description: str = ""
+    chiplet: ChipletConfig
+    chiplets: dict[int, ChipletConfig] = Field(
+        default_factory=dict, description="Per-chiplet replacements of the default chiplet (heterogeneous packages)"
+    )
+    link: LinkConfig
+    links: list[EdgeLinkConfig] = Field(default_factory=list)
+    topology: TopologyConfig
+    mapping: list[int] | None = Field(None, description="Chiplet id of each workload partition; default 0, 1, 2, ...")
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "HardwareConfig":
+        n = self.topology.n_chiplets
+        for cid in self.chiplets:
+            if not 0 <= cid < n:
+                raise ValueError(f"chiplets: id {cid} is outside the package (0..{n - 1})")
+        if self.mapping is not None:
+            if len(set(self.mapping)) != len(self.mapping):
+                raise ValueError("mapping: a chiplet may host only one partition")
+            for cid in self.mapping:
+                if not 0 <= cid < n:
+                    raise ValueError(f"mapping: chiplet {cid} is outside the package (0..{n - 1})")
+        return self
+
+    def chiplet_config(self, cid: int) -> ChipletConfig:
+        return self.chiplets.get(cid, self.chiplet)

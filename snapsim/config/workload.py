@@ -1,0 +1,194 @@
+"""Workload models: a network as an ordered list of stages, its partition onto chiplets, and what
+crosses each partition boundary.
+
+MACs and weights are per *sample*; a stream inference carries ``stream.batch`` samples. The same
+workload runs as ANN-only, SNN-only or SNAP; the mode decides whether a boundary carries dense
+activations or spikes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+
+from .hardware import Precision, Strict
+
+__all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
+
+
+class StageConfig(Strict):
+    name: str
+    repeat: PositiveInt = Field(1, description="Expand into NAME0..NAME{repeat-1}")
+    macs: NonNegativeFloat = Field(description="Multiply-accumulates per sample")
+    weight_params: NonNegativeFloat = Field(0, description="Weights (parameters) read by this stage")
+    output_shape: list[PositiveInt] = Field(description="Output activation shape per sample, without batch")
+
+
+class BoundarySpec(Strict):
+    """What crosses a partition boundary, by mode: dense at ``precision`` (ann) or spikes (snn, snap)."""
+
+    precision: Precision | None = Field(None, description="Dense precision; default: workload precision")
+    timesteps: PositiveInt = 4
+    firing_rate: float = Field(0.1, ge=0, le=1, description="Mean spikes per neuron per timestep")
+    encoding: Any = Field("bitmap", description="Spike wire encoding: a kind name or a mapping (see encoding.py)")
+
+
+class PartitionSpec(Strict):
+    """Either ``count`` (contiguous split balancing MACs) or ``after`` (stage names ending each partition)."""
+
+    count: PositiveInt | None = None
+    after: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "PartitionSpec":
+        if (self.count is None) == (self.after is None):
+            raise ValueError("give exactly one of count or after")
+        return self
+
+
+class StreamSpec(Strict):
+    inferences: PositiveInt = 64
+    batch: PositiveInt = Field(1, description="Samples per inference (per pipeline message)")
+    injection: Literal["closed", "periodic", "poisson"] = "closed"
+    max_in_flight: PositiveInt = Field(1, description="closed: inferences in the pipeline at once")
+    interval_ns: PositiveFloat | None = Field(None, description="periodic: spacing; poisson: mean spacing")
+
+    @model_validator(mode="after")
+    def _check(self) -> "StreamSpec":
+        if self.injection in ("periodic", "poisson") and self.interval_ns is None:
+            raise ValueError(f"injection {self.injection} needs interval_ns")
+        return self
+
+
+class SnnSpec(Strict):
+    """SNN-only mode: every stage spiking for ``timesteps`` steps at ``firing_rate``."""
+
+    timesteps: PositiveInt = 4
+    firing_rate: float = Field(0.1, ge=0, le=1)
+
+
+class WorkloadConfig(Strict):
+    kind: Literal["workload"] = "workload"
+    name: str
+    description: str = ""
+    domain: Literal["language", "vision", "other"] = "other"
+    unit: str = Field("inference", description="What one sample is: token, image, ...")
+    precision: Precision = "bf16"
+    input_shape: list[PositiveInt]
+    stages: list[StageConfig] = Field(min_length=1)
+    partition: PartitionSpec
+    boundary: BoundarySpec = Field(default_factory=BoundarySpec)
+    boundaries: dict[int, BoundarySpec] = Field(default_factory=dict, description="Per-boundary replacements")
+    snn: SnnSpec = Field(default_factory=SnnSpec)
+    stream: StreamSpec = Field(default_factory=StreamSpec)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "WorkloadConfig":
+        names = [s.name for s in self.expanded_stages()]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names (after repeat expansion) must be unique")
+        if self.partition.after is not None:
+            pos = {n: i for i, n in enumerate(names)}
+            idx = []
+            for n in self.partition.after:
+                if n not in pos:
+                    raise ValueError(f"partition.after names unknown stage {n!r}")
+                idx.append(pos[n])
+            if idx != sorted(idx) or len(set(idx)) != len(idx):
+                raise ValueError("partition.after must list stages in increasing order")
+            if idx and idx[-1] == len(names) - 1:
+                raise ValueError("partition.after must not name the last stage (it ends the last partition anyway)")
+        elif self.partition.count > len(names):
+            raise ValueError(f"partition.count {self.partition.count} exceeds the {len(names)} stages")
+        n_b = self.n_partitions - 1
+        for b in self.boundaries:
+            if not 0 <= b < n_b:
+                raise ValueError(f"boundaries: index {b} is not a boundary (0..{n_b - 1})")
+        return self
+
+    def expanded_stages(self) -> list["Stage"]:
+        out: list[Stage] = []
+        for s in self.stages:
+            for r in range(s.repeat):
+                name = s.name if s.repeat == 1 else f"{s.name}{r}"
+                out.append(Stage(name, float(s.macs), float(s.weight_params), tuple(s.output_shape)))
+        return out
+
+    @property
+    def n_partitions(self) -> int:
+        if self.partition.after is not None:
+            return len(self.partition.after) + 1
+        return int(self.partition.count)
+
+    def partitions(self) -> list[list["Stage"]]:
+        """Stages of each partition, contiguous, in order."""
+        stages = self.expanded_stages()
+        if self.partition.after is not None:
+            cuts = [i + 1 for i, s in enumerate(stages) if s.name in set(self.partition.after)]
+        else:
+            cuts = _balanced_cuts([s.macs for s in stages], int(self.partition.count))
+        bounds = [0, *cuts, len(stages)]
+        return [stages[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def boundary_spec(self, b: int) -> BoundarySpec:
+        return self.boundaries.get(b, self.boundary)
+
+
+class Stage:
+    """One expanded stage (plain, hashable)."""
+
+    __slots__ = ("name", "macs", "weight_params", "output_shape")
+
+    def __init__(self, name: str, macs: float, weight_params: float, output_shape: tuple[int, ...]):
+        self.name = name
+        self.macs = macs
+        self.weight_params = weight_params
+        self.output_shape = output_shape
+
+    @property
+    def output_elements(self) -> int:
+        return math.prod(self.output_shape)
+
+    def __repr__(self) -> str:
+        return f"Stage({self.name!r}, macs={self.macs:g})"
+
+
+def _balanced_cuts(costs: list[float], parts: int) -> list[int]:
+    """Cut positions splitting ``costs`` into ``parts`` contiguous non-empty groups minimising the largest sum.
+
+    Binary search on the bottleneck with a greedy feasibility check; deterministic.
+    """
+    n = len(costs)
+    if parts == 1:
+        return []
+
+    def greedy(limit: float) -> list[int] | None:
+        cuts, acc = [], 0.0
+        for i, c in enumerate(costs):
+            if acc + c > limit and acc > 0:
+                cuts.append(i)
+                acc = 0.0
+            acc += c
+        return cuts if len(cuts) <= parts - 1 else None
+
+    lo, hi = max(costs), sum(costs)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if greedy(mid) is None:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-9 * max(hi, 1.0):
+            break
+    cuts = greedy(hi) or []
+    # Make exactly parts-1 non-empty groups: split the latest groups further if greedy used fewer cuts.
+    cut_set = set(cuts)
+    i = n - 1
+    while len(cut_set) < parts - 1 and i > 0:
+        if i not in cut_set:
+            cut_set.add(i)
+        i -= 1
+    return sorted(cut_set)

@@ -1,0 +1,1 @@
+"""Die-to-die interconnect: link timing and its two fidelities."""

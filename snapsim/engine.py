@@ -1,0 +1,341 @@
+"""The discrete-event engine: a stream of inferences through the chiplet pipeline.
+
+Each workload partition runs on one chiplet (``HardwareConfig.mapping``). Per chiplet the MAC array
+(or spiking units), the spike encoder and the spike decoder are FIFO servers (SimPy resources); the
+D2D links are modelled by :mod:`snapsim.network`. Modes:
+
+* ``ann``: dense ANN compute everywhere; dense activations at the boundary precision cross links.
+* ``snn``: every stage spiking for ``snn.timesteps`` steps; each (inference, timestep) flows through the
+  pipeline as its own job, so timesteps pipeline across chiplets; spikes cross links.
+* ``snap``: dense ANN compute on each die; before each link an encoder turns the activation into
+  ``boundary.timesteps`` spike frames (one message each), after it a decoder rebuilds the activation.
+
+Time is integer ticks (1 ps). Energy is counted as actions (see :mod:`snapsim.energy`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from . import __version__
+from .chiplet import Codec, Compute, Memory, Noc
+from .config.hardware import PRECISION_BITS, HardwareConfig
+from .config.load import config_hash
+from .config.workload import WorkloadConfig
+from .encoding import Encoding, parse_encoding
+from .energy import ENERGY_PARTS, Counts, price
+from .errors import SnapsimError
+from .network import Network
+from .payload import BoundaryPayload, PayloadModel, StatisticalPayload
+from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
+
+__all__ = ["MODES", "Simulation", "PartitionCost", "MEMBRANE_STATE_BITS"]
+
+MODES = ("ann", "snn", "snap")
+MEMBRANE_STATE_BITS = 16  # membrane potential kept per spiking neuron (read and written every timestep)
+
+
+@dataclass
+class PartitionCost:
+    """Per-inference (ann/snap) or per-timestep (snn) cost of one partition on its chiplet."""
+
+    ticks: int
+    actions: dict[str, float]
+
+
+class Simulation:
+    def __init__(
+        self,
+        hw: HardwareConfig,
+        workload: WorkloadConfig,
+        mode: str,
+        seed: int = 0,
+        fidelity: str = "fast",
+        payload: PayloadModel | None = None,
+    ):
+        if mode not in MODES:
+            raise SnapsimError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        self.hw, self.wl, self.mode, self.seed, self.fidelity = hw, workload, mode, int(seed), fidelity
+        self.env = simpy.Environment()
+        self.net = Network(self.env, hw, fidelity)
+        self.parts = workload.partitions()
+        P = len(self.parts)
+        n = self.net.topology.n
+        mapping = list(hw.mapping) if hw.mapping is not None else list(range(n))
+        if P > len(mapping):
+            raise SnapsimError(
+                f"workload {workload.name!r} has {P} partitions but hardware {hw.name!r} maps only "
+                f"{len(mapping)} chiplets (topology has {n})"
+            )
+        self.cids = mapping[:P]
+        self.batch = workload.stream.batch
+        self.T = workload.snn.timesteps if mode == "snn" else 1
+        self.boundaries = [self._boundary_payload(b) for b in range(P - 1)]
+        self.payload = payload or StatisticalPayload(self.boundaries, self.batch, workload.stream.inferences, seed)
+        self.counts = Counts()
+        self.costs = [self._partition_cost(p) for p in range(P)]
+        self.compute_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
+        self.encoder_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
+        self.decoder_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
+        for b in range(P - 1):
+            self.net.mark_route_used(self.cids[b], self.cids[b + 1])
+        self.inject_tick = np.zeros(workload.stream.inferences, dtype=np.int64)
+        self.done_tick = np.full(workload.stream.inferences, -1, dtype=np.int64)
+
+    # ------------------------------------------------------------------------------------ cost models
+
+    def _boundary_payload(self, b: int) -> BoundaryPayload:
+        spec = self.wl.boundary_spec(b)
+        neurons = self.parts[b][-1].output_elements
+        path = f"boundaries.{b}" if b in self.wl.boundaries else "boundary"
+        if self.mode == "ann":
+            prec = spec.precision or self.wl.precision
+            return BoundaryPayload(neurons, False, 1, 0.0, Encoding("dense", precision_bits=PRECISION_BITS[prec]))
+        enc = parse_encoding(spec.encoding, f"{path}.encoding")
+        if self.mode == "snn":
+            return BoundaryPayload(neurons, True, self.wl.snn.timesteps, self.wl.snn.firing_rate, enc)
+        return BoundaryPayload(neurons, True, spec.timesteps, spec.firing_rate, enc)
+
+    def _partition_cost(self, p: int) -> PartitionCost:
+        cid = self.cids[p]
+        cfg = self.hw.chiplet_config(cid)
+        compute, memory, noc = Compute(cfg), Memory(cfg), Noc(cfg)
+        prec = self.wl.precision
+        if prec not in cfg.compute.energy_pj_per_mac:
+            raise SnapsimError(
+                f"chiplet {cfg.name!r} has no energy_pj_per_mac for precision {prec!r} used by workload {self.wl.name!r}"
+            )
+        wbits = PRECISION_BITS[prec]
+        B = self.batch
+        stages = self.parts[p]
+        weight_bits = sum(s.weight_params for s in stages) * wbits
+        on_die = memory.weights_on_die(weight_bits)
+        in_elems = math.prod(self.wl.input_shape) if p == 0 else self.parts[p - 1][-1].output_elements
+        actions: dict[str, float] = {}
+
+        def add(k: str, v: float) -> None:
+            actions[k] = actions.get(k, 0.0) + v
+
+        ticks = 0
+        for s in stages:
+            if self.mode == "snn":
+                rate = self.wl.snn.firing_rate
+                acs = s.macs * B * rate
+                neurons = s.output_elements * B
+                w = min(acs, s.weight_params) * wbits  # event-driven weight fetch, each weight at most once
+                act = (in_elems + s.output_elements) * B  # 1-bit spikes in and out
+                state = neurons * MEMBRANE_STATE_BITS
+                sram_r = in_elems * B + state + (w if on_die else 0)
+                sram_w = s.output_elements * B + state
+                dram = 0 if on_die else w
+                add("ac", acs)
+                add("neuron_update", neurons)
+                t = max(compute.spiking_ticks(acs, neurons), memory.sram_ticks(sram_r + sram_w), memory.dram_ticks(dram))
+                add("noc_bit_hops", noc.bit_hops(act))
+            else:
+                abits = PRECISION_BITS[prec]
+                sram_r = in_elems * B * abits + (s.weight_params * wbits if on_die else 0)
+                sram_w = s.output_elements * B * abits
+                dram = 0 if on_die else s.weight_params * wbits
+                add(f"mac.{prec}", s.macs * B)
+                t = max(compute.mac_ticks(s.macs * B, prec), memory.sram_ticks(sram_r + sram_w), memory.dram_ticks(dram))
+                add("noc_bit_hops", noc.bit_hops((in_elems + s.output_elements) * B * abits))
+            add("sram_read_bits", sram_r)
+            add("sram_write_bits", sram_w)
+            if dram:
+                add("dram_bits", dram)
+            ticks += t
+            in_elems = s.output_elements
+        if self.mode == "snn":
+            codec = Codec(cfg)
+            if p == 0:  # encode the network input into spikes, one timestep per job
+                n_in = math.prod(self.wl.input_shape) * B
+                add("encode_neuron_steps", n_in)
+                add("codec_spikes", n_in * self.wl.snn.firing_rate)
+                ticks += codec.step_ticks(n_in) + codec.pipeline_ticks()
+            if p == len(self.parts) - 1:  # decode the network output
+                n_out = self.parts[p][-1].output_elements * B
+                add("decode_neuron_steps", n_out)
+                ticks += codec.step_ticks(n_out) + codec.pipeline_ticks()
+        return PartitionCost(ticks, actions)
+
+    # ---------------------------------------------------------------------------------------- process
+
+    def _use(self, res: simpy.Resource, ticks: int):
+        with res.request() as req:
+            yield req
+            if ticks:
+                yield self.env.timeout(ticks)
+
+    def _charge(self, p: int, n: int = 1) -> None:
+        cid = self.cids[p]
+        for k, v in self.costs[p].actions.items():
+            self.counts.add(cid, k, v * n)
+
+    def _transfer_energy_counts(self, b: int, dense_bits: float) -> None:
+        """On-die movement of a boundary's activation at both ends (SRAM read at TX, write at RX)."""
+        src, dst = self.cids[b], self.cids[b + 1]
+        self.counts.add(src, "sram_read_bits", dense_bits)
+        self.counts.add(src, "noc_bit_hops", Noc(self.hw.chiplet_config(src)).bit_hops(dense_bits))
+        self.counts.add(dst, "sram_write_bits", dense_bits)
+        self.counts.add(dst, "noc_bit_hops", Noc(self.hw.chiplet_config(dst)).bit_hops(dense_bits))
+
+    def _inference(self, i: int, slot=None):
+        env = self.env
+        self.inject_tick[i] = env.now
+        P = len(self.parts)
+        if self.mode == "snn":
+            yield env.all_of([env.process(self._snn_step(i, t)) for t in range(self.T)])
+        else:
+            for p in range(P):
+                yield from self._use(self.compute_res[self.cids[p]], self.costs[p].ticks)
+                self._charge(p)
+                if p == P - 1:
+                    break
+                if self.mode == "ann":
+                    bits = self.payload.message_payload_bits(p, i, 0)
+                    self._transfer_energy_counts(p, bits)
+                    yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
+                else:
+                    yield from self._snap_boundary(p, i)
+        self.done_tick[i] = env.now
+        if slot is not None:
+            self._slots.release(slot)
+
+    def _snn_step(self, i: int, t: int):
+        P = len(self.parts)
+        for p in range(P):
+            yield from self._use(self.compute_res[self.cids[p]], self.costs[p].ticks)
+            self._charge(p)
+            if p < P - 1:
+                bits = self.payload.message_payload_bits(p, i, t)
+                # spikes move on die as 1-bit frames
+                self._transfer_energy_counts(p, self.boundaries[p].neurons * self.batch)
+                yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
+
+    def _spikes(self, b: int, i: int, t: int) -> float:
+        f = getattr(self.payload, "message_spikes", None)
+        if f is not None:
+            return f(b, i, t)
+        bp = self.boundaries[b]
+        return bp.neurons * self.batch * bp.firing_rate
+
+    def _snap_boundary(self, b: int, i: int):
+        env = self.env
+        src, dst = self.cids[b], self.cids[b + 1]
+        bp = self.boundaries[b]
+        n = bp.neurons * self.batch
+        enc, dec = Codec(self.hw.chiplet_config(src)), Codec(self.hw.chiplet_config(dst))
+        abits = PRECISION_BITS[self.wl.precision]
+        self._transfer_energy_counts(b, n * abits)
+        msgs = []
+        with self.encoder_res[src].request() as req:
+            yield req
+            yield env.timeout(enc.pipeline_ticks())
+            step = enc.step_ticks(n)
+            for t in range(bp.timesteps):
+                if step:
+                    yield env.timeout(step)
+                msgs.append(self.net.send(src, dst, self.payload.message_payload_bits(b, i, t)).done)
+                self.counts.add(src, "codec_spikes", self._spikes(b, i, t))
+        self.counts.add(src, "encode_neuron_steps", n * bp.timesteps)
+        yield env.all_of(msgs)
+        self.counts.add(dst, "decode_neuron_steps", n * bp.timesteps)
+        yield from self._use(self.decoder_res[dst], dec.pipeline_ticks() + dec.step_ticks(n))
+
+    def _source(self):
+        s = self.wl.stream
+        env = self.env
+        if s.injection == "closed":
+            self._slots = simpy.Resource(env, s.max_in_flight)
+            for i in range(s.inferences):
+                req = self._slots.request()
+                yield req
+                env.process(self._inference(i, req))
+        elif s.injection == "periodic":
+            gap = ns_to_ticks(s.interval_ns)
+            for i in range(s.inferences):
+                env.process(self._inference(i))
+                if i + 1 < s.inferences:
+                    yield env.timeout(gap)
+        else:
+            rng = np.random.default_rng([self.seed, 1_000_003])
+            gaps = np.rint(rng.exponential(s.interval_ns * 1000.0, size=s.inferences)).astype(np.int64)
+            for i in range(s.inferences):
+                env.process(self._inference(i))
+                if i + 1 < s.inferences:
+                    yield env.timeout(int(gaps[i + 1]))
+
+    # -------------------------------------------------------------------------------------------- run
+
+    def run(self) -> "RunResult":
+        from .results import RunResult
+
+        self.env.process(self._source())
+        self.env.run()
+        if (self.done_tick < 0).any():  # pragma: no cover - would be an engine bug
+            raise RuntimeError("simulation ended with unfinished inferences")
+        start, end = int(self.inject_tick.min()), int(self.done_tick.max())
+        makespan = max(1, end - start)
+        links = []
+        for link in self.net.used_links():
+            idle_ns = ticks_to_ns(max(0, makespan - link.busy_ticks))
+            self.counts.link_wire_bits[link.name] = link.wire_bits
+            self.counts.link_idle_ns[link.name] = idle_ns
+            self.counts.link_energy_pj_per_bit[link.name] = link.cfg.energy_pj_per_bit
+            self.counts.link_idle_power_mw[link.name] = link.cfg.idle_power_mw
+            links.append(
+                {
+                    "name": link.name,
+                    "preset": link.cfg.name,
+                    "messages": link.messages,
+                    "flits": link.flits,
+                    "payload_bits": link.payload_bits,
+                    "bits": link.wire_bits,
+                    "busy_ns": ticks_to_ns(link.busy_ticks),
+                    "utilization": link.busy_ticks / makespan,
+                }
+            )
+        for cid, bits in self.net.transit_bits.items():
+            if bits:
+                noc = self.hw.chiplet_config(cid).noc
+                self.counts.add(cid, "noc_bit_hops", bits * noc.transit_hops)
+        energy = price(self.counts, self.hw)
+        N = self.wl.stream.inferences
+        lat_ns = (self.done_tick - self.inject_tick) / 1000.0
+        from .analytical import pipeline_bounds
+
+        bounds = pipeline_bounds(self)
+        result = {
+            "mode": self.mode,
+            "fidelity": self.fidelity,
+            "hardware": self.hw.name,
+            "workload": self.wl.name,
+            "inferences": N,
+            "batch": self.batch,
+            "partitions": len(self.parts),
+            "chiplets_used": list(self.cids),
+            "latency_ns_p50": float(np.percentile(lat_ns, 50)),
+            "latency_ns_p99": float(np.percentile(lat_ns, 99)),
+            "latency_ns_mean": float(lat_ns.mean()),
+            "latency_ns_min": float(lat_ns.min()),
+            "latency_ns_max": float(lat_ns.max()),
+            "makespan_ns": ticks_to_ns(makespan),
+            "throughput_inf_per_s": N * TICKS_PER_S / makespan,
+            "energy_pj_per_inf": energy["total"] / N,
+            "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
+            "d2d_bits_per_inf": sum(l["bits"] for l in links) / N,
+            "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in links) / N,
+            "links": links,
+            "analytical": bounds,
+            "seed": self.seed,
+            "snapsim_version": __version__,
+            "config_hash": config_hash(self.hw, self.wl, extra={"mode": self.mode, "seed": self.seed, "fidelity": self.fidelity}),
+            "config": {"hardware": self.hw.model_dump(mode="json"), "workload": self.wl.model_dump(mode="json")},
+            "counts": self.counts.as_dict(),
+        }
+        return RunResult(result, lat_ns)

@@ -1,0 +1,46 @@
+"""User-facing errors.
+
+Every error a user can cause (bad YAML, a malformed trace, an impossible parameter) is raised as a
+:class:`SnapsimError`. The CLI prints ``str(error)`` without a traceback and exits with code 2.
+A :class:`ConfigError` carries *all* problems found in one pass, each naming its file, line and the
+dotted path of the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError"]
+
+
+class SnapsimError(Exception):
+    """An error caused by user input; printed without traceback, exit code 2."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ConfigError(SnapsimError):
+    """One or more problems in configuration files, all reported at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.path))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class TraceError(SnapsimError):
+    """A trace directory that cannot be read or disagrees with its manifest or workload."""

@@ -1,0 +1,220 @@
+"""The package network: directed D2D links between chiplets, routes, and message delivery.
+
+A message travels its route hop by hop with cut-through forwarding: a flit that arrives at an
+intermediate chiplet crosses that die (``transit_hops`` on-die hops) and is ready on the next link.
+The message is delivered when its last flit is received at the destination.
+
+Same-tick ordering: everything the links hand to each other or to the engine at one tick (a head flit
+arriving at a link, a message delivered) is collected and processed in one batch at the end of that
+tick, sorted by message sequence number. The order therefore never depends on the order SimPy happened
+to schedule events in, and the reference and fast fidelities see identical orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from .config.hardware import HardwareConfig, LinkConfig
+from .d2d.link import FastLink, FlitTimes, LinkTiming, ReferenceLink
+from .topology import Topology
+from .units import ns_to_ticks
+
+__all__ = ["Network", "Message", "DirectedLink", "FIDELITIES"]
+
+FIDELITIES = ("fast", "reference")
+_LATE = 2  # SimPy priority below NORMAL(1): runs after every ordinary event of the same tick
+
+
+def _order(item: tuple) -> tuple:
+    return item[0], item[1]
+
+
+@dataclass
+class Message:
+    seq: int
+    src: int
+    dst: int
+    payload_bits: int
+    n_flits: int
+    path: list[int]
+    done: simpy.Event
+    inject_tick: int
+    hop: int = 0
+    ready: FlitTimes | None = None  # fast: flit ready times at the current hop
+    ready_events: list | None = None  # reference: per-flit ready events at the current hop
+    done_tick: int = -1
+
+
+@dataclass
+class DirectedLink:
+    name: str
+    src: int
+    dst: int
+    cfg: LinkConfig
+    timing: LinkTiming
+    server: object
+    messages: int = 0
+    payload_bits: int = 0
+    wire_bits: int = 0
+    used: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def busy_ticks(self) -> int:
+        return self.server.busy_ticks
+
+    @property
+    def flits(self) -> int:
+        return self.server.flits_sent
+
+
+class Network:
+    def __init__(self, env: simpy.Environment, hw: HardwareConfig, fidelity: str = "fast"):
+        if fidelity not in FIDELITIES:
+            raise ValueError(f"fidelity must be one of {FIDELITIES}")
+        self.env = env
+        self.hw = hw
+        self.fidelity = fidelity
+        self.topology = Topology(hw.topology)
+        edge_cfg: dict[tuple[int, int], LinkConfig] = {}
+        for e in hw.links:
+            a, b = e.between
+            edge_cfg[(min(a, b), max(a, b))] = e.link
+        self.links: dict[tuple[int, int], DirectedLink] = {}
+        for a, b in self.topology.edges:
+            cfg = edge_cfg.get((a, b), hw.link)
+            for s, d in ((a, b), (b, a)):
+                timing = LinkTiming.from_config(cfg)
+                server = FastLink(timing) if fidelity == "fast" else ReferenceLink(env, timing)
+                self.links[(s, d)] = DirectedLink(f"c{s}->c{d}", s, d, cfg, timing, server)
+        self.transit_ticks = {
+            c: ns_to_ticks(hw.chiplet_config(c).noc.transit_hops * hw.chiplet_config(c).noc.hop_latency_ns)
+            for c in range(self.topology.n)
+        }
+        self._routes: dict[tuple[int, int], list[int]] = {}
+        self._seq = 0
+        self._buckets: dict[int, list[tuple[int, int, Message]]] = {}
+        self.transit_bits: dict[int, int] = {c: 0 for c in range(self.topology.n)}
+
+    # ------------------------------------------------------------------------------------------ routes
+
+    def route(self, src: int, dst: int) -> list[int]:
+        key = (src, dst)
+        if key not in self._routes:
+            self._routes[key] = self.topology.route(src, dst)
+        return self._routes[key]
+
+    def mark_route_used(self, src: int, dst: int) -> None:
+        path = self.route(src, dst)
+        for a, b in zip(path[:-1], path[1:]):
+            self.links[(a, b)].used = True
+
+    # ------------------------------------------------------------------------------------------ sending
+
+    def send(self, src: int, dst: int, payload_bits: int) -> Message:
+        """Inject a message now; ``message.done`` fires when its last flit is received at ``dst``."""
+        path = self.route(src, dst)
+        env = self.env
+        first = self.links[(path[0], path[1])]
+        n = first.timing.flits(payload_bits)
+        msg = Message(self._seq, src, dst, int(payload_bits), n, path, env.event(), env.now)
+        self._seq += 1
+        if self.fidelity == "fast":
+            msg.ready = FlitTimes(env.now, 0, n)
+        self._enqueue(0, msg)
+        return msg
+
+    def _enqueue(self, kind: int, msg: Message) -> None:
+        """kind 0: head flit at the link of hop ``msg.hop``; kind 1: message delivered. Both now."""
+        self._at(self.env.now, kind, msg)
+
+    def _at(self, tick: int, kind: int, msg: Message) -> None:
+        """Queue an item for the end of ``tick``: one LATE-priority event per tick serves all its items."""
+        bucket = self._buckets.get(tick)
+        if bucket is None:
+            bucket = self._buckets[tick] = []
+            ev = self.env.event()
+            ev._ok = True  # a pre-triggered event scheduled at LATE priority (SimPy has no public API for this)
+            ev._value = tick
+            ev.callbacks.append(self._flush)
+            self.env.schedule(ev, priority=_LATE, delay=tick - self.env.now)
+        bucket.append((msg.seq, kind, msg))
+
+    def _flush(self, ev) -> None:
+        batch = self._buckets.pop(ev._value)
+        batch.sort(key=_order)
+        for _seq, kind, msg in batch:
+            if kind == 1:
+                msg.done_tick = self.env.now
+                msg.done.succeed(msg)
+            else:
+                self._start_hop(msg)
+
+    def _start_hop(self, msg: Message) -> None:
+        a, b = msg.path[msg.hop], msg.path[msg.hop + 1]
+        link = self.links[(a, b)]
+        n = msg.n_flits if msg.hop == 0 else link.timing.flits(msg.payload_bits)
+        if n != msg.n_flits:
+            # A link with another flit size re-frames; keep flit-level cut-through only for equal framing.
+            msg.n_flits = n
+        link.messages += 1
+        link.payload_bits += msg.payload_bits
+        link.wire_bits += n * link.timing.flit_bits
+        if msg.hop > 0:
+            self.transit_bits[a] += n * link.timing.flit_bits
+        last_hop = msg.hop + 2 == len(msg.path)
+        tm = link.timing
+        if self.fidelity == "fast":
+            ready = msg.ready
+            if ready.n != n:
+                ready = FlitTimes(ready.last, 0, n)  # re-framed: whole message must have arrived
+            starts = link.server.serve(ready)
+            if last_hop:
+                self._at(starts.last + tm.t_flit + tm.latency, 1, msg)
+            else:
+                nxt = b
+                delay = tm.t_flit + tm.latency + self.transit_ticks[nxt]
+                msg.ready = starts.shifted(delay)
+                msg.hop += 1
+                self._at(msg.ready.first, 0, msg)
+        else:
+            self._reference_hop(msg, link, n, last_hop)
+
+    def _reference_hop(self, msg: Message, link: DirectedLink, n: int, last_hop: bool) -> None:
+        env = self.env
+        tm = link.timing
+        ready_events = msg.ready_events
+        if ready_events is not None and len(ready_events) != n:
+            last = ready_events[-1]
+            ready_events = [last] * n
+        if last_hop:
+            remaining = [n]
+
+            def on_flit(k: int, start: int) -> None:
+                if k == n - 1:
+                    self._at(start + tm.t_flit + tm.latency, 1, msg)
+
+        else:
+            nxt_events = [env.event() for _ in range(n)]
+            delay = tm.t_flit + tm.latency + self.transit_ticks[link.dst]
+
+            def on_flit(k: int, start: int) -> None:
+                ev = env.timeout(start + delay - env.now)
+                target = nxt_events[k]
+                ev.callbacks.append(lambda _e: target.succeed())
+                if k == 0:
+                    def head(_e):
+                        msg.hop += 1
+                        msg.ready_events = nxt_events
+                        self._enqueue(0, msg)
+                    ev.callbacks.append(head)
+
+        link.server.submit(n, ready_events, on_flit)
+
+    # -------------------------------------------------------------------------------------------- stats
+
+    def used_links(self) -> list[DirectedLink]:
+        return [l for _k, l in sorted(self.links.items()) if l.used]

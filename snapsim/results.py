@@ -1,0 +1,130 @@
+"""Run results: the JSON record, a flat row for tables, and the human summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .energy import ENERGY_PARTS
+
+__all__ = ["RunResult", "format_comparison"]
+
+_SCALARS = (
+    "mode",
+    "fidelity",
+    "hardware",
+    "workload",
+    "inferences",
+    "batch",
+    "partitions",
+    "latency_ns_p50",
+    "latency_ns_p99",
+    "latency_ns_mean",
+    "latency_ns_min",
+    "latency_ns_max",
+    "makespan_ns",
+    "throughput_inf_per_s",
+    "energy_pj_per_inf",
+    "d2d_bits_per_inf",
+    "d2d_payload_bits_per_inf",
+    "seed",
+    "snapsim_version",
+    "config_hash",
+)
+
+
+class RunResult:
+    def __init__(self, data: dict, latencies_ns: np.ndarray):
+        self.data = data
+        self.latencies_ns = latencies_ns
+
+    def __getitem__(self, key: str):
+        return self.data[key]
+
+    def to_json(self, full: bool = True) -> str:
+        d = self.data if full else {k: v for k, v in self.data.items() if k not in ("config", "counts")}
+        return json.dumps(d, indent=2, sort_keys=True)
+
+    def flat(self) -> dict:
+        """One row: scalar metrics, energy parts per inference, analytical bounds."""
+        row = {k: self.data[k] for k in _SCALARS}
+        for part in ENERGY_PARTS:
+            row[f"energy_{part}_pj_per_inf"] = self.data["energy_breakdown_pj"][part]
+        for k, v in self.data["analytical"].items():
+            row[f"analytical_{k}"] = v
+        row["max_link_utilization"] = max((l["utilization"] for l in self.data["links"]), default=0.0)
+        return row
+
+    def write_parquet(self, path: str | Path) -> None:
+        import pandas as pd
+
+        df = pd.DataFrame([self.flat()])
+        df["config_json"] = json.dumps(self.data["config"], sort_keys=True)
+        df.to_parquet(path, index=False)
+
+    def summary(self) -> str:
+        d = self.data
+        lines = [
+            f"snapsim {d['snapsim_version']}  mode={d['mode']}  fidelity={d['fidelity']}  seed={d['seed']}",
+            f"hardware {d['hardware']}  workload {d['workload']}  ({d['inferences']} inferences x batch {d['batch']}, "
+            f"{d['partitions']} partitions on chiplets {d['chiplets_used']})",
+            f"latency per inference  p50 {_ns(d['latency_ns_p50'])}  p99 {_ns(d['latency_ns_p99'])}  "
+            f"(zero-load bound {_ns(d['analytical']['zero_load_latency_ns'])})",
+            f"throughput             {d['throughput_inf_per_s']:,.0f} inf/s  "
+            f"(bound {d['analytical']['throughput_bound_inf_per_s']:,.0f})",
+            f"energy per inference   {_pj(d['energy_pj_per_inf'])}",
+        ]
+        total = d["energy_pj_per_inf"] or 1.0
+        for part in ENERGY_PARTS:
+            v = d["energy_breakdown_pj"][part]
+            lines.append(f"  {part:<12} {_pj(v):>12}  {100 * v / total:5.1f}%")
+        lines.append(f"D2D bits per inference {d['d2d_bits_per_inf']:,.0f} (payload {d['d2d_payload_bits_per_inf']:,.0f})")
+        if d["links"]:
+            lines.append(f"  {'link':<10} {'preset':<22} {'messages':>9} {'bits':>14} {'util':>7}")
+            for l in d["links"]:
+                lines.append(
+                    f"  {l['name']:<10} {l['preset']:<22} {l['messages']:>9} {l['bits']:>14,} {100 * l['utilization']:6.2f}%"
+                )
+        return "\n".join(lines)
+
+
+def _ns(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:,.3f} ms"
+    if x >= 1e3:
+        return f"{x / 1e3:,.3f} us"
+    return f"{x:,.1f} ns"
+
+
+def _pj(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:,.3f} uJ"
+    if x >= 1e3:
+        return f"{x / 1e3:,.3f} nJ"
+    return f"{x:,.2f} pJ"
+
+
+def format_comparison(results: list[RunResult]) -> str:
+    """Side-by-side table of several modes of one workload, with SNAP's gains over the others."""
+    head = f"{'mode':<6} {'latency p50':>14} {'latency p99':>14} {'throughput/s':>14} {'energy/inf':>14} {'D2D bits/inf':>14}"
+    lines = [head]
+    for r in results:
+        d = r.data
+        lines.append(
+            f"{d['mode']:<6} {_ns(d['latency_ns_p50']):>14} {_ns(d['latency_ns_p99']):>14} "
+            f"{d['throughput_inf_per_s']:>14,.0f} {_pj(d['energy_pj_per_inf']):>14} {d['d2d_bits_per_inf']:>14,.0f}"
+        )
+    by = {r.data["mode"]: r.data for r in results}
+    if "snap" in by:
+        s = by["snap"]
+        for other in ("ann", "snn"):
+            if other in by:
+                o = by[other]
+                lines.append(
+                    f"snap vs {other}: energy {o['energy_pj_per_inf'] / s['energy_pj_per_inf']:.2f}x lower, "
+                    f"latency {o['latency_ns_p50'] / s['latency_ns_p50']:.2f}x lower, "
+                    f"D2D bits {o['d2d_bits_per_inf'] / max(s['d2d_bits_per_inf'], 1):.2f}x fewer"
+                )
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""Every shipped hardware package runs every shipped workload in every mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snapsim.config import load_hardware, load_workload
+from snapsim.engine import MODES, Simulation
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = sorted((ROOT / "hwconfigs" / "packages").glob("*.yaml"))
+WORKLOADS = sorted((ROOT / "workloads").glob("*.yaml"))
+
+
+def test_there_is_something_to_run():
+    assert len(PACKAGES) >= 1 and len(WORKLOADS) >= 2
+
+
+@pytest.mark.parametrize("pkg", PACKAGES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("wl", WORKLOADS, ids=lambda p: p.stem)
+def test_package_runs_workload_in_every_mode(pkg, wl):
+    hw = load_hardware(pkg)
+    workload = load_workload(wl, {"stream.inferences": 3})
+    if workload.n_partitions > len(hw.mapping or range(hw.topology.n_chiplets)):
+        pytest.skip(f"{wl.stem} needs {workload.n_partitions} chiplets; {pkg.stem} has fewer")
+    for mode in MODES:
+        d = Simulation(hw, workload, mode, seed=0).run().data
+        assert d["latency_ns_p50"] > 0 and d["energy_pj_per_inf"] > 0
+        assert d["latency_ns_min"] >= d["analytical"]["zero_load_latency_ns"] - 1e-9
