@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench traces clean
 
 install: $(STAMP)
 
@@ -17,6 +17,8 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	# torch first, pinned to the CPU build; everything else is constrained to keep it
 	$(PIP) install -q -c constraints.txt torch==2.13.0
+	# SNN frameworks whose declared dependencies would pull torchvision/torchaudio/tensorboard: no deps
+	$(PIP) install -q -c constraints.txt --no-deps norse==1.1.0 spikingjelly==2.0.0
 	$(PIP) install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
@@ -28,6 +30,11 @@ test: install
 
 bench: install
 	$(VENV)/bin/snapsim bench
+
+# retrain the small models and rewrite the shipped traces in workloads/traces (a few minutes on 2 cores)
+traces: install
+	$(PY) workloads/train/digits_snap.py
+	$(PY) workloads/train/charlm_snap.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

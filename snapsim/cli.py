@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -54,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     except SnapsimError as exc:
         print(f"snapsim {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into e.g. `head`: not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at interpreter exit
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print(f"snapsim {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -246,22 +246,24 @@ def message_bits(enc: Encoding, n_neurons: int, n_spikes, timesteps: int = 1):
 
 
 def _rle_bits(enc: Encoding, flat: np.ndarray) -> np.ndarray:
-    """Exact rle size per row of a 2-D frame array."""
+    """Exact rle size per row of a 2-D bool frame array."""
     n_frames, n = flat.shape
     r = enc.resolved_count_bits(n)
     escape = (1 << r) - 1
-    rows, cols = np.nonzero(flat)  # row-major order: sorted by row, then column
-    k = np.bincount(rows, minlength=n_frames).astype(np.int64)
-    if rows.size == 0:
+    idx = np.flatnonzero(flat)  # sorted by frame, then neuron
+    if idx.size == 0:
         return np.zeros(n_frames, dtype=np.int64)
-    prev = np.empty_like(cols)
-    prev[0] = -1
-    prev[1:] = cols[:-1]
-    row_start = np.ones(rows.size, dtype=bool)
-    row_start[1:] = rows[1:] != rows[:-1]
-    prev[row_start] = -1
-    gaps = cols.astype(np.int64) - prev - 1
-    escapes = np.bincount(rows, weights=gaps // escape, minlength=n_frames).astype(np.int64)
+    rows = idx // n
+    k = np.bincount(rows, minlength=n_frames).astype(np.int64)
+    # zeros before each spike: the distance from the previous spike, or from the frame start
+    gaps = np.empty_like(idx)
+    gaps[0] = idx[0] - rows[0] * n
+    np.subtract(idx[1:], idx[:-1] + 1, out=gaps[1:])
+    starts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+    gaps[starts] = idx[starts] - rows[starts] * n
+    esc = gaps // escape
+    hit = np.flatnonzero(esc)
+    escapes = np.bincount(rows[hit], weights=esc[hit], minlength=n_frames).astype(np.int64)
     return (k + escapes) * r + k * enc.resolved_value_bits()
 
 

@@ -27,6 +27,7 @@ class Problem:
     line: int | None
     path: str
     message: str
+    cross_field: bool = False  # a check across several fields (it may depend on values swept elsewhere)
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"

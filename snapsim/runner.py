@@ -17,11 +17,11 @@ from .results import RunResult
 __all__ = ["Prepared", "simulate"]
 
 
-def _trace_payload(trace_dir: str, sim: Simulation):
-    """Build the replay payload model for ``sim`` from a trace directory (checked against the workload)."""
+def _trace_payload(trace, sim: Simulation):
+    """Build the replay payload model for ``sim`` from a trace (directory or opened) checked against the workload."""
     from .trace.replay import trace_payload_for
 
-    return trace_payload_for(trace_dir, sim)
+    return trace_payload_for(trace, sim)
 
 
 def simulate(
@@ -31,10 +31,12 @@ def simulate(
     seed: int = 0,
     fidelity: str = "fast",
     trace: str | None = None,
+    trace_cache=None,
 ) -> RunResult:
+    """One run. ``trace_cache(sim)``, if given, returns the replay payload instead of opening ``trace``."""
     sim = Simulation(hw, workload, mode, seed=seed, fidelity=fidelity)
     if trace is not None:
-        sim.payload = _trace_payload(trace, sim)
+        sim.payload = trace_cache(sim) if callable(trace_cache) else _trace_payload(trace, sim)
     return sim.run()
 
 
@@ -87,7 +89,28 @@ class Prepared:
         hw_overrides: Mapping[str, Any] | None = None,
         workload_overrides: Mapping[str, Any] | None = None,
     ) -> RunResult:
-        return simulate(self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, self.trace)
+        return simulate(
+            self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, self.trace,
+            trace_cache=self._cached_trace_payload if self.trace is not None else None,
+        )
+
+    def _cached_trace_payload(self, sim: Simulation):
+        """The trace is opened once per process, and its replay tables are built once per distinct
+        (boundary kinds and sizes, encodings, batch), not once per sweep point."""
+        from .trace import open_trace
+
+        cache = self.__dict__.setdefault("_trace_cache", {})
+        if "trace" not in cache:
+            cache["trace"] = open_trace(self.trace)
+        key = (tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in sim.boundaries), sim.batch)
+        if key not in cache:
+            cache[key] = _trace_payload(cache["trace"], sim)
+        return cache[key]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_trace_cache", None)  # open file handles and tables stay in their process
+        return state
 
     def run(self, *, mode: str, seed: int = 0, fidelity: str = "fast", hw_overrides=None, workload_overrides=None) -> dict:
         """One point as a flat row of scalar metrics (see :meth:`RunResult.flat`)."""

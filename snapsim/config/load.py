@@ -83,15 +83,15 @@ def _validate(model: type[BaseModel], data: Any, origins: Origins, file: str, pr
             loc = ".".join(str(x) for x in err["loc"])
             path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
             message = _format_pydantic(err)
+            cross = err["type"] == "value_error"  # raised by a model validator, not a field constraint
             # a cross-field check names the field it is about first: point at that field's line
             head = message.split(" ", 1)[0].rstrip(":")
             named = f"{path}.{head}" if path else head
-            if "." in head or head in (data if isinstance(data, dict) else {}):
-                if named in origins or any(k.startswith(named + ".") for k in origins):
-                    path = named
-                    message = message[len(head):].lstrip(": ")
+            if head and (named in origins or any(k.startswith(named + ".") for k in origins)):
+                path = named
+                message = message[len(head):].lstrip(": ")
             f, line = _origin(origins, path, file)
-            problems.append(Problem(f, line, path, message))
+            problems.append(Problem(f, line, path, message, cross_field=cross))
         raise ConfigError(problems) from None
 
 

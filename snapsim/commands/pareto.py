@@ -1,0 +1,200 @@
+"""``snapsim pareto``: the Pareto front of a results table, as a plot and a CSV of the front rows.
+
+Example::
+
+    snapsim pareto results.parquet --x latency_ns_p50 --y energy_pj_per_inf --color mode -o front.png
+
+writes ``front.png`` and ``front.csv`` (every column of the front rows, sorted by x). Only rows with
+``status == "ok"`` are used when the table has a ``status`` column. ``--z COL`` adds a third objective:
+the CSV then holds the 3-objective front; the plot draws one 2-D front per level of ``COL`` when it
+has at most 12 levels, otherwise it highlights the 3-objective front points, coloured by ``COL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..errors import SnapsimError
+from ..pareto import DIRECTIONS, pareto_front
+
+__all__ = ["add_parser", "read_results", "run_from_demo"]
+
+_MAX_BY_LEVELS = 12
+_MAX_AUTO_LABELS = 3
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "pareto",
+        help="Pareto front of a results table: a plot and a CSV of the front rows",
+        description=(
+            "Compute the Pareto front of a results table (Parquet or CSV, e.g. from `snapsim sweep`), "
+            "plot all points with the front highlighted, and write the front rows to a CSV beside the "
+            "plot (same stem, .csv). Rows with a `status` other than 'ok' are ignored."
+        ),
+    )
+    p.add_argument("results", help="results table (.parquet or .csv)")
+    p.add_argument("--x", default="latency_ns_p50", metavar="COL", help="x objective (default: %(default)s)")
+    p.add_argument("--y", default="energy_pj_per_inf", metavar="COL", help="y objective (default: %(default)s)")
+    p.add_argument(
+        "--z", default=None, metavar="COL",
+        help=f"optional third objective; with at most {_MAX_BY_LEVELS} levels, one front is drawn per level",
+    )  # fmt: skip
+    for axis in ("x", "y", "z"):
+        p.add_argument(
+            f"--{axis}-dir", choices=DIRECTIONS, default="min",
+            help=f"minimise or maximise the {axis} objective (default: %(default)s)",
+        )  # fmt: skip
+    p.add_argument(
+        "--color", default=None, metavar="COL", help="colour points by this column (default: mode, if present)"
+    )
+    p.add_argument(
+        "--label", nargs="+", default=None, metavar="COL",
+        help="label front points with these columns (default: the swept parameters, i.e. dotted "
+        "column names such as link.rate_gtps, that differ along the front)",
+    )  # fmt: skip
+    p.add_argument("--no-labels", action="store_true", help="do not label front points")
+    p.add_argument("--logx", action="store_true", help="logarithmic x axis")
+    p.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    p.add_argument(
+        "--where", default=None, metavar="EXPR",
+        help="keep only rows matching this pandas query, e.g. \"mode != 'ann'\"; "
+        "quote dotted names with backticks: \"`link.rate_gtps` >= 16\"",
+    )  # fmt: skip
+    p.add_argument("--title", default=None, help="plot title")
+    p.add_argument("--dpi", type=int, default=200, help="resolution of a PNG (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, metavar="PLOT", help="plot file (.png, .pdf or .svg)")
+    p.set_defaults(func=_main)
+
+
+def run_from_demo(results: str, output: str, extra: Sequence[str] = ()) -> int:
+    """Run ``snapsim pareto RESULTS [EXTRA...] -o OUTPUT`` in-process (used by ``snapsim demo``)."""
+    parser = argparse.ArgumentParser(prog="snapsim")
+    add_parser(parser.add_subparsers(dest="command"))
+    return _main(parser.parse_args(["pareto", str(results), *extra, "-o", str(output)]))
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results table from Parquet or CSV; SnapsimError naming the file if that fails."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnapsimError(f"{path}: no such results file")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise SnapsimError(f"{path}: unsupported results format {suffix or '(no suffix)'!r}; use .parquet or .csv")
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, ImportError)
+    try:
+        import pyarrow
+
+        errors += (pyarrow.ArrowException,)
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except errors as exc:
+        raise SnapsimError(f"{path}: cannot read the results table: {exc}") from None
+
+
+def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = False) -> None:
+    if col not in df.columns:
+        columns = ", ".join(map(str, df.columns))
+        raise SnapsimError(f"{path}: no column {col!r} (given to {flag}); the columns are: {columns}")
+    if numeric and not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
+        raise SnapsimError(f"{path}: column {col!r} (given to {flag}) is not numeric (dtype {df[col].dtype})")
+
+
+def _auto_labels(front: pd.DataFrame, exclude: set[str]) -> list[str]:
+    """Swept parameters (dotted column names) whose value differs along the front."""
+    cols = [c for c in front.columns if isinstance(c, str) and "." in c and c not in exclude]
+    return [c for c in cols if front[c].nunique(dropna=False) > 1][:_MAX_AUTO_LABELS]
+
+
+def _main(args: argparse.Namespace) -> int:
+    from ..plot import plot_pareto  # matplotlib only when this command runs
+
+    path = Path(args.results)
+    out = Path(args.output)
+    if out.suffix.lower() not in _PLOT_SUFFIXES:
+        raise SnapsimError(f"{out}: the plot file must end in {', '.join(_PLOT_SUFFIXES)}")
+    csv_path = out.with_suffix(".csv")
+    df = read_results(path)
+    n_rows = len(df)
+
+    _require(df, path, args.x, "--x", numeric=True)
+    _require(df, path, args.y, "--y", numeric=True)
+    if args.z is not None:
+        _require(df, path, args.z, "--z", numeric=True)
+    if args.color is not None:
+        _require(df, path, args.color, "--color")
+    for col in args.label or ():
+        _require(df, path, col, "--label")
+
+    notes = []
+    if "status" in df.columns:
+        ok = (df["status"] == "ok").to_numpy(dtype=bool, na_value=False)
+        if (~ok).any():
+            notes.append(f"{int((~ok).sum())} with status != 'ok'")
+        df = df[ok]
+    if args.where:
+        try:
+            kept = df.query(args.where)
+        except (SyntaxError, NameError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise SnapsimError(f"{path}: --where {args.where!r} failed: {type(exc).__name__}: {exc}") from None
+        if len(kept) != len(df):
+            notes.append(f"{len(df) - len(kept)} by --where")
+        df = kept
+    df = df.reset_index(drop=True)
+    if df.empty:
+        raise SnapsimError(f"{path}: no rows left to compare ({n_rows} rows; dropped {', '.join(notes) or 'none'})")
+
+    objectives = {args.x: args.x_dir, args.y: args.y_dir}
+    if args.z is not None:
+        if args.z in objectives:
+            raise SnapsimError(f"--z {args.z!r} is already the x or y objective")
+        objectives[args.z] = args.z_dir
+    elif args.x == args.y:
+        raise SnapsimError(f"--x and --y are both {args.x!r}")
+    front = pareto_front(df, objectives)
+
+    color = args.color if args.color is not None else ("mode" if "mode" in df.columns else None)
+    by = highlight = None
+    if args.z is not None:
+        n_levels = df[args.z].nunique(dropna=True)
+        if n_levels <= _MAX_BY_LEVELS:
+            by = args.z
+        else:
+            highlight = front.index
+            if args.color is None:
+                color = args.z
+    if args.no_labels:
+        label = None
+    elif args.label:
+        label = args.label
+    else:
+        label = _auto_labels(front, {args.x, args.y, args.z, color}) or None
+
+    fig = plot_pareto(
+        df, args.x, args.y, color=color, label=label, logx=args.logx, logy=args.logy,
+        directions=(args.x_dir, args.y_dir), by=by, title=args.title, highlight=highlight,
+    )  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(out, dpi=args.dpi)
+        front.sort_values([args.x, args.y], kind="stable").to_csv(csv_path, index=False)
+    except OSError as exc:
+        raise SnapsimError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+
+    dropped = f" (dropped {', '.join(notes)})" if notes else ""
+    objs = ", ".join(f"{c} ({d})" for c, d in objectives.items())
+    print(f"{len(df)} points from {path}{dropped}")
+    n_missing = int(df[list(objectives)].isna().any(axis=1).sum())
+    if n_missing:
+        print(f"{n_missing} of them lack a value in {', '.join(objectives)} and cannot be on the front")
+    print(f"{len(front)} on the Pareto front of {objs}" + (f"; one front per {by} level drawn" if by else ""))
+    print(f"wrote {out} and {csv_path}")
+    return 0

@@ -1,0 +1,276 @@
+"""Replay payload model: exact boundary message sizes from a recorded trace.
+
+The engine asks ``message_payload_bits(boundary, inference, timestep)``. Inference ``i`` carries
+samples ``[i*batch, (i+1)*batch)`` modulo the trace's sample count; the message is the sum over
+those samples of the encoded frame at ``timestep`` (0 for boundaries without a time axis). Sizes
+come from per-shard tables of bits per (timestep, sample), built vectorised from the packed data when
+a shard is first needed and kept in a small LRU cache, so memory does not grow with trace length.
+Data-independent encodings (dense, bitmap, rate) never read the data. ``message_spikes`` gives the
+non-zero count of the same slice (the engine uses it for codec energy).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..encoding import Encoding, cost_terms, message_bits_from_frames, sends_at
+from ..errors import TraceError
+from ..payload import PayloadModel
+from .bitpack import popcount, unpack_spikes
+from .dtypes import decode
+from .manifest import BoundaryInfo
+from .reader import Trace, open_trace
+
+__all__ = ["PayloadModel", "TracePayload", "check_compatible", "match_boundaries", "trace_payload_for"]
+
+
+class TracePayload:
+    """Message sizes of ``boundary_names[k]`` (workload boundary k) under ``encodings[k]``."""
+
+    def __init__(
+        self,
+        trace: Trace | str | Path,
+        boundary_names: Sequence[str],
+        encodings: Sequence[Encoding],
+        batch: int,
+        cache_shards: int = 3,
+    ):
+        self.trace = trace if isinstance(trace, Trace) else open_trace(trace)
+        if len(boundary_names) != len(encodings):
+            raise TraceError(
+                f"{self.trace.path}: {len(boundary_names)} boundary names but {len(encodings)} encodings"
+            )
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise TraceError(f"{self.trace.path}: batch must be a positive integer; got {batch!r}")
+        if self.trace.n_samples < 1:
+            raise TraceError(f"{self.trace.path}: the trace holds no samples")
+        self.batch = int(batch)
+        self.infos: list[BoundaryInfo] = [self.trace.boundary(n) for n in boundary_names]
+        self.encodings = list(encodings)
+        for info, enc in zip(self.infos, self.encodings):
+            if enc.kind == "rate" and info.kind != "spike":
+                raise TraceError(f"{self.trace.path}: boundary {info.name!r}: encoding rate needs spikes")
+        self._starts = [s.start for s in self.trace.shards]
+        self._cache_shards = max(1, cache_shards)
+        self._tables: list[OrderedDict[tuple[int, str], np.ndarray]] = [OrderedDict() for _ in self.infos]
+        self._shard_totals: list[dict[tuple[int, str], np.ndarray]] = [{} for _ in self.infos]
+        self._memo: list[OrderedDict[tuple[int, str], np.ndarray]] = [OrderedDict() for _ in self.infos]
+        self._const: list[np.ndarray | None] = [self._constant_bits(i) for i in range(len(self.infos))]
+
+    # ----------------------------------------------------------------------------------------- API
+
+    def message_payload_bits(self, boundary: int, inference: int, timestep: int) -> int:
+        """Exact payload bits of the message of ``inference`` at ``timestep`` across ``boundary``."""
+        return int(self.inference_bits(boundary, inference)[self._timestep(boundary, timestep)])
+
+    def message_spikes(self, boundary: int, inference: int, timestep: int) -> int:
+        """Non-zeros (spikes) in the same tensor slice."""
+        return int(self._inference_values(boundary, inference, "nnz")[self._timestep(boundary, timestep)])
+
+    def inference_bits(self, boundary: int, inference: int) -> np.ndarray:
+        """Payload bits of every timestep of one inference (int64 ``[timesteps]``)."""
+        self._info(boundary)
+        const = self._const[boundary]
+        if const is not None:
+            if inference < 0:
+                raise ValueError(f"inference must be >= 0; got {inference}")
+            return const * self.batch
+        return self._inference_values(boundary, inference, "bits")
+
+    # ------------------------------------------------------------------------------------ internals
+
+    def _info(self, boundary: int) -> BoundaryInfo:
+        if not 0 <= boundary < len(self.infos):
+            raise ValueError(f"boundary index {boundary} outside [0, {len(self.infos)})")
+        return self.infos[boundary]
+
+    def _timestep(self, boundary: int, timestep: int) -> int:
+        info = self._info(boundary)
+        if not 0 <= timestep < info.timesteps:
+            raise ValueError(f"boundary {info.name!r}: timestep {timestep} outside [0, {info.timesteps})")
+        return timestep
+
+    def _constant_bits(self, k: int) -> np.ndarray | None:
+        """Bits per sample per timestep when the encoding ignores the data, else None."""
+        info, enc = self.infos[k], self.encodings[k]
+        n, T = info.n_features, info.timesteps
+        if enc.kind == "rate":
+            fixed, _ = cost_terms(enc, n, min(enc.window_steps, T))  # one window
+            return np.array([fixed if sends_at(enc, t, T) else 0 for t in range(T)], dtype=np.int64)
+        if enc.kind == "rle":
+            return None
+        fixed, per = cost_terms(enc, n, 1)
+        return np.full(T, fixed, dtype=np.int64) if per == 0 else None
+
+    def _inference_values(self, k: int, inference: int, what: str) -> np.ndarray:
+        self._info(k)
+        if inference < 0:
+            raise ValueError(f"inference must be >= 0; got {inference}")
+        key = (inference, what)
+        memo = self._memo[k]
+        if key in memo:
+            return memo[key]
+        values = self._sum_samples(k, inference, what)
+        memo[key] = values
+        while len(memo) > 8:
+            memo.popitem(last=False)
+        return values
+
+    def _sum_samples(self, k: int, inference: int, what: str) -> np.ndarray:
+        total_samples = self.trace.n_samples
+        out = np.zeros(self.infos[k].timesteps, dtype=np.int64)
+        start = (inference * self.batch) % total_samples
+        remaining = self.batch
+        if remaining >= total_samples:
+            out += self._full_total(k, what) * (remaining // total_samples)
+            remaining %= total_samples
+        while remaining > 0:
+            stop = min(total_samples, start + remaining)
+            out += self._range_sum(k, start, stop, what)
+            remaining -= stop - start
+            start = 0
+        return out
+
+    def _range_sum(self, k: int, start: int, stop: int, what: str) -> np.ndarray:
+        out = 0
+        i = bisect.bisect_right(self._starts, start) - 1
+        while start < stop:
+            shard = self.trace.shards[i]
+            hi = min(stop, shard.stop)
+            prefix = self._table(k, i, what)
+            out = out + prefix[:, hi - shard.start] - prefix[:, start - shard.start]
+            start = hi
+            i += 1
+        return out
+
+    def _full_total(self, k: int, what: str) -> np.ndarray:
+        totals = self._shard_totals[k]
+        n_shards = len(self.trace.shards)
+        for i in range(n_shards):
+            if (i, what) not in totals:
+                self._table(k, i, what)
+        return sum(totals[(i, what)] for i in range(n_shards))
+
+    def _table(self, k: int, i: int, what: str) -> np.ndarray:
+        """Prefix sums over samples of ``what`` (bits or nnz) per (timestep, sample) of shard ``i``:
+        ``[T, samples + 1]``, kept in a small LRU cache."""
+        cache = self._tables[k]
+        key = (i, what)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        values = self._shard_values(k, i, what)
+        prefix = np.zeros((values.shape[0], values.shape[1] + 1), dtype=np.int64)
+        np.cumsum(values, axis=1, out=prefix[:, 1:])
+        cache[key] = prefix
+        self._shard_totals[k][key] = prefix[:, -1].copy()
+        while len(cache) > 2 * self._cache_shards:  # bits and nnz tables
+            cache.popitem(last=False)
+        return prefix
+
+    def _shard_values(self, k: int, i: int, what: str) -> np.ndarray:
+        """Bits (or non-zeros) per (timestep, sample) of shard ``i``, int64 ``[T, samples]``."""
+        info, enc = self.infos[k], self.encodings[k]
+        shard = self.trace.shards[i]
+        stored = next(self.trace.iter_shards(info.name, shard.start, shard.stop))[1]
+        n = info.n_features
+        if info.kind == "spike":
+            if what == "bits" and enc.kind == "rle":  # one timestep at a time bounds the unpacked size
+                return np.stack([message_bits_from_frames(enc, unpack_spikes(frame, n)) for frame in stored])
+            nnz = popcount(stored)
+            if what == "nnz":
+                return nnz
+            fixed, per = cost_terms(enc, n, 1)
+            return fixed + per * nnz
+        frames = decode(stored, info.logical_dtype).reshape((info.timesteps, shard.samples, n))
+        if what == "nnz":
+            return np.count_nonzero(frames, axis=-1).astype(np.int64)
+        return message_bits_from_frames(enc, frames)
+
+
+def check_compatible(trace: Trace, expected: Sequence[dict]) -> None:
+    """Check that the trace has each expected boundary with matching ``features`` (element count),
+    ``kind`` and ``timesteps`` (and ``src``/``dst`` if given); raises :class:`TraceError` naming the
+    boundary and the field."""
+    label = str(Path(trace.path) / "manifest.json")
+    names = [b.name for b in trace.boundaries]
+    for exp in expected:
+        name = exp.get("name")
+        if name not in names:
+            raise TraceError(f"{label}: boundary {name!r} not in the trace (boundaries: {', '.join(names)})")
+        b = trace.boundary(name)
+        actual = {
+            "features": b.n_features,
+            "kind": b.kind,
+            "timesteps": b.timesteps,
+            "src": b.src,
+            "dst": list(b.dst),
+        }
+        for field in ("features", "kind", "timesteps", "src", "dst"):
+            if field not in exp:
+                continue
+            want = list(exp[field]) if field == "dst" else exp[field]
+            if want != actual[field]:
+                raise TraceError(
+                    f"{label}: boundary {name!r}: {field}: the trace has {actual[field]!r}, "
+                    f"the workload expects {want!r}"
+                )
+
+
+def match_boundaries(trace: Trace, kinds: Sequence[str]) -> list[str]:
+    """Trace boundary names for workload boundaries ``b = 0..len(kinds)-1`` (boundary b cuts partition
+    b from b+1 and carries ``kinds[b]``, ``spike`` or ``activation``).
+
+    The match is the one trace boundary of that kind from ``partitions[b]`` to ``partitions[b+1]``
+    (partitions in manifest order), so a trace may hold both the spikes and the dense activation of a
+    cut. If the partitions do not identify it, the b-th boundary of that kind is used when the trace
+    has exactly ``len(kinds)`` of them.
+    """
+    label = str(Path(trace.path) / "manifest.json")
+    names: list[str] = []
+    parts = trace.partitions
+    for b, kind in enumerate(kinds):
+        cut = []
+        if b + 1 < len(parts):
+            cut = [x for x in trace.boundaries if x.src == parts[b] and parts[b + 1] in x.dst]
+        found = [x.name for x in cut if x.kind == kind]
+        of_kind = [x.name for x in trace.boundaries if x.kind == kind]
+        if len(found) == 1:
+            names.append(found[0])
+        elif not cut and len(of_kind) == len(kinds):
+            names.append(of_kind[b])
+        else:
+            what = f"{len(found)} {kind} boundaries" if found else f"no {kind} boundary"
+            hint = ""
+            if kind == "activation" and not found:
+                hint = " (ANN mode replays dense activations: record them too, or run in snn/snap mode)"
+            elif kind == "spike" and not found:
+                hint = " (snn/snap modes replay spikes: record the boundary as kind 'spike')"
+            raise TraceError(
+                f"{label}: workload boundary {b} (partition {b} -> {b + 1}) has {what} in the trace "
+                f"from {parts[b] if b < len(parts) else '?'} to {parts[b + 1] if b + 1 < len(parts) else '?'}"
+                f"{hint}; trace boundaries: "
+                + ", ".join(f"{x.name} ({x.kind} {x.src}->{','.join(x.dst)})" for x in trace.boundaries)
+            )
+    return names
+
+
+def trace_payload_for(trace: Trace | str | Path, sim) -> TracePayload:
+    """The replay payload model for a :class:`snapsim.engine.Simulation`: trace boundaries matched to
+    ``sim.boundaries`` by partition and kind (:func:`match_boundaries`; spikes in snn/snap modes, dense
+    activations in ann mode), checked for element count and timesteps, with the simulation's
+    encodings and batch."""
+    tr = trace if isinstance(trace, Trace) else open_trace(trace)
+    kinds = ["spike" if bp.spiking else "activation" for bp in sim.boundaries]
+    names = match_boundaries(tr, kinds)
+    expected = [
+        {"name": name, "features": bp.neurons, "kind": kind, "timesteps": bp.timesteps}
+        for name, kind, bp in zip(names, kinds, sim.boundaries)
+    ]
+    check_compatible(tr, expected)
+    return TracePayload(tr, names, [bp.encoding for bp in sim.boundaries], batch=sim.batch)

@@ -1,0 +1,229 @@
+"""Replay payload model: message sizes equal a brute-force encoding of the same tensor slice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snapsim.encoding import Encoding, message_bits_from_frames, sends_at
+from snapsim.errors import TraceError
+from snapsim.trace import TracePayload, TraceWriter, check_compatible, open_trace
+
+T, N, S, SHARD = 4, 37, 23, 5
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    rng = np.random.default_rng(7)
+    spikes = rng.random((T, S, N)) < rng.uniform(0.02, 0.5, size=(1, S, 1))  # varied per-sample rates
+    acts = rng.standard_normal((S, 3, 4)).astype(np.float32)
+    acts[acts < 0.3] = 0
+    path = tmp_path_factory.mktemp("replay") / "r.snaptrace"
+    with TraceWriter(path, model="m", partitions=["d0", "d1", "d2"], timesteps=T, shard_samples=SHARD) as w:
+        w.add_boundary("s01", src="d0", dst=["d1"], kind="spike", features=[N])
+        w.add_boundary("a12", src="d1", dst=["d2"], kind="activation", features=[3, 4], logical_dtype="F32")
+        w.append("s01", spikes)
+        w.append("a12", acts)
+    return open_trace(path), spikes, acts
+
+
+SPIKE_ENCODINGS = [
+    Encoding("aer"),
+    Encoding("aer", timestamp_bits=2, multicast_destinations=3),
+    Encoding("rle", count_bits=3),
+    Encoding("bitmap"),
+    Encoding("csr"),
+    Encoding("zvc", precision_bits=1),
+    Encoding("dense", precision_bits=8),
+    Encoding("rate", window_steps=3),
+]
+
+
+def _expected_spike_bits(spikes, enc, batch, inference, t):
+    idx = (inference * batch + np.arange(batch)) % spikes.shape[1]
+    if enc.kind == "rate":
+        if not sends_at(enc, t, T):
+            return 0
+        counts = spikes[:, idx].astype(np.int64).sum(axis=0)  # window contents (size does not depend on it)
+        return int(message_bits_from_frames(enc, counts).sum())
+    return int(message_bits_from_frames(enc, spikes[t, idx]).sum())
+
+
+@pytest.mark.parametrize("batch", [1, 4, 7, 50])
+@pytest.mark.parametrize("enc", SPIKE_ENCODINGS, ids=lambda e: e.kind)
+def test_spike_sizes_match_brute_force(recorded, enc, batch):
+    tr, spikes, _ = recorded
+    payload = TracePayload(tr, ["s01"], [enc], batch=batch)
+    for i in range(12):  # wraps around the 23 samples
+        for t in range(T):
+            assert payload.message_payload_bits(0, i, t) == _expected_spike_bits(spikes, enc, batch, i, t), (i, t)
+
+
+def test_spike_counts_and_random_access(recorded):
+    tr, spikes, _ = recorded
+    payload = TracePayload(tr, ["s01", "s01"], [Encoding("aer"), Encoding("rle", count_bits=2)], batch=3)
+    order = [9, 0, 14, 3, 3, 22, 1]  # earlier inferences after later ones re-read the shards
+    for i in order:
+        idx = (i * 3 + np.arange(3)) % S
+        for t in range(T):
+            assert payload.message_spikes(0, i, t) == int(spikes[t, idx].sum())
+            assert payload.message_payload_bits(0, i, t) == 6 * int(spikes[t, idx].sum())
+            assert payload.message_payload_bits(1, i, t) == _expected_spike_bits(
+                spikes, Encoding("rle", count_bits=2), 3, i, t
+            )
+    assert len(payload._tables[0]) <= 2 * payload._cache_shards  # bounded cache
+
+
+def test_activation_sizes(recorded):
+    tr, _, acts = recorded
+    encs = [Encoding("zvc", precision_bits=16), Encoding("csr", value_bits=8), Encoding("dense", precision_bits=16)]
+    payload = TracePayload(tr, ["a12"] * 3, encs, batch=4)
+    for i in range(8):
+        idx = (i * 4 + np.arange(4)) % S
+        frames = acts[idx].reshape(4, 12)
+        nnz = int(np.count_nonzero(frames))
+        assert payload.message_payload_bits(0, i, 0) == 4 * 12 + 16 * nnz
+        assert payload.message_payload_bits(1, i, 0) == 4 * 4 + nnz * (4 + 8)
+        assert payload.message_payload_bits(2, i, 0) == 4 * 12 * 16
+        assert payload.message_spikes(0, i, 0) == nnz
+    with pytest.raises(ValueError, match="timestep 1 outside"):
+        payload.message_payload_bits(0, 0, 1)
+
+
+def test_payload_argument_errors(recorded):
+    tr = recorded[0]
+    with pytest.raises(TraceError, match="boundary 'nope' not in the trace"):
+        TracePayload(tr, ["nope"], [Encoding("aer")], batch=1)
+    with pytest.raises(TraceError, match="encoding rate needs spikes"):
+        TracePayload(tr, ["a12"], [Encoding("rate")], batch=1)
+    with pytest.raises(TraceError, match="1 boundary names but 2 encodings"):
+        TracePayload(tr, ["s01"], [Encoding("aer"), Encoding("aer")], batch=1)
+    with pytest.raises(TraceError, match="batch must be a positive integer"):
+        TracePayload(tr, ["s01"], [Encoding("aer")], batch=0)
+    payload = TracePayload(tr, ["s01"], [Encoding("aer")], batch=1)
+    with pytest.raises(ValueError):
+        payload.message_payload_bits(1, 0, 0)
+    with pytest.raises(ValueError):
+        payload.message_payload_bits(0, -1, 0)
+
+
+def test_check_compatible(recorded):
+    tr = recorded[0]
+    ok = [{"name": "s01", "features": N, "kind": "spike", "timesteps": T},
+          {"name": "a12", "features": 12, "kind": "activation", "timesteps": 1}]
+    check_compatible(tr, ok)
+    cases = [
+        ({"name": "s01", "features": 36}, "boundary 's01': features: the trace has 37, the workload expects 36"),
+        ({"name": "s01", "kind": "activation"}, "boundary 's01': kind: the trace has 'spike'"),
+        ({"name": "s01", "timesteps": 8}, "boundary 's01': timesteps: the trace has 4, the workload expects 8"),
+        ({"name": "a12", "dst": ["d0"]}, "boundary 'a12': dst:"),
+        ({"name": "fc9"}, "boundary 'fc9' not in the trace (boundaries: s01, a12)"),
+    ]
+    for exp, fragment in cases:
+        with pytest.raises(TraceError) as info:
+            check_compatible(tr, [exp])
+        assert fragment in str(info.value)
+        assert "manifest.json" in str(info.value)
+
+
+def test_engine_replays_a_trace(tmp_path):
+    """The lead's engine and runner accept the replay model: bitmap timing equals the statistical
+    model's, and aer payload bits per inference equal the trace's spike counts times the address width."""
+    from snapsim.config.load import SHIPPED_HWCONFIGS, load_hardware, load_workload
+    from snapsim.engine import Simulation
+    from snapsim.runner import simulate
+    from snapsim.trace.replay import trace_payload_for
+
+    hw = load_hardware(SHIPPED_HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    wl_file = SHIPPED_HWCONFIGS.parent / "workloads" / "lm_32x4096.yaml"
+    overrides = {"stream.inferences": 6, "stream.batch": 2}
+    wl = load_workload(wl_file, {**overrides, "boundary.encoding": "bitmap"})
+    sim = Simulation(hw, wl, "snap", seed=0)
+    n_cuts = len(sim.boundaries)
+    n, steps = sim.boundaries[0].neurons, sim.boundaries[0].timesteps
+    rng = np.random.default_rng(0)
+    spikes = rng.random((steps, 5, n)) < 0.03
+    parts = [f"p{k}" for k in range(n_cuts + 1)]
+    with TraceWriter(tmp_path / "lm", model="lm", partitions=parts, timesteps=steps, shard_samples=2) as w:
+        for k in range(n_cuts):
+            w.add_boundary(f"b{k}", src=parts[k], dst=[parts[k + 1]], kind="spike", features=[n])
+        for k in range(n_cuts):
+            w.append(f"b{k}", spikes)
+    base = sim.run()
+    replay = Simulation(hw, wl, "snap", seed=0)
+    replay.payload = trace_payload_for(tmp_path / "lm", replay)
+    assert (base.latencies_ns == replay.run().latencies_ns).all()
+
+    wl_aer = load_workload(wl_file, {**overrides, "boundary.encoding": "aer"})
+    result = simulate(hw, wl_aer, "snap", seed=0, trace=str(tmp_path / "lm"))
+    per_inf = [int(spikes[:, (2 * i + np.arange(2)) % 5].sum()) * 12 * n_cuts for i in range(6)]
+    assert result.data["d2d_payload_bits_per_inf"] == pytest.approx(np.mean(per_inf))
+
+def _cut_trace(path, with_dense=True, partitions=("die0", "die1", "die2")):
+    """Like the shipped digits traces: spikes and, optionally, the dense activation of each cut."""
+    rng = np.random.default_rng(2)
+    with TraceWriter(path, model="m", partitions=list(partitions), timesteps=T, shard_samples=4) as w:
+        for k in range(2):
+            src, dst = partitions[k], partitions[k + 1]
+            w.add_boundary(f"c{k}", src=src, dst=[dst], kind="spike", features=[N])
+            if with_dense:
+                w.add_boundary(f"c{k}:dense", src=src, dst=[dst], kind="activation", features=[N])
+        for k in range(2):
+            w.append(f"c{k}", rng.random((T, 6, N)) < 0.2)
+            if with_dense:
+                w.append(f"c{k}:dense", np.maximum(rng.standard_normal((6, N)), 0).astype(np.float32))
+    return open_trace(path)
+
+
+class _Sim:
+    """The attributes of snapsim.engine.Simulation that trace_payload_for reads."""
+
+    def __init__(self, spiking, timesteps, encoding, batch=2, neurons=N):
+        from snapsim.payload import BoundaryPayload
+
+        self.boundaries = [BoundaryPayload(neurons, spiking, timesteps, 0.1, encoding) for _ in range(2)]
+        self.batch = batch
+
+
+def test_boundaries_matched_by_partition_and_kind(tmp_path):
+    from snapsim.trace.replay import match_boundaries, trace_payload_for
+
+    tr = _cut_trace(tmp_path / "t")
+    assert match_boundaries(tr, ["spike", "spike"]) == ["c0", "c1"]
+    assert match_boundaries(tr, ["activation", "activation"]) == ["c0:dense", "c1:dense"]
+    snap = trace_payload_for(tr, _Sim(True, T, Encoding("aer")))
+    assert snap.infos[1].name == "c1" and snap.batch == 2
+    spikes = tr.read("c1", 2, 4)
+    assert snap.message_payload_bits(1, 1, 3) == 6 * int(spikes[3].sum())
+    ann = trace_payload_for(tr, _Sim(False, 1, Encoding("zvc", precision_bits=16)))
+    dense = tr.read("c0:dense", 0, 2)
+    assert ann.message_payload_bits(0, 0, 0) == 2 * N + 16 * int(np.count_nonzero(dense))
+    with pytest.raises(TraceError, match="boundary 'c0': timesteps: the trace has 4, the workload expects 8"):
+        trace_payload_for(tr, _Sim(True, 8, Encoding("aer")))
+    with pytest.raises(TraceError, match="features: the trace has 37, the workload expects 36"):
+        trace_payload_for(tr, _Sim(True, T, Encoding("aer"), neurons=36))
+
+
+def test_ann_mode_without_dense_activations_is_explained(tmp_path):
+    from snapsim.trace.replay import trace_payload_for
+
+    tr = _cut_trace(tmp_path / "t", with_dense=False)
+    with pytest.raises(TraceError) as info:
+        trace_payload_for(tr, _Sim(False, 1, Encoding("dense")))
+    msg = str(info.value)
+    assert "workload boundary 0 (partition 0 -> 1) has no activation boundary in the trace from die0 to die1" in msg
+    assert "record them too, or run in snn/snap mode" in msg and "c0 (spike die0->die1)" in msg
+
+
+def test_boundaries_matched_by_order_when_partitions_differ(tmp_path):
+    from snapsim.trace.replay import match_boundaries
+
+    with TraceWriter(tmp_path / "t", model="m", partitions=["x", "y", "z"], timesteps=1) as w:
+        w.add_boundary("first", src="x", dst=["z"], kind="spike", features=[2])  # not x -> y
+        w.add_boundary("second", src="z", dst=["y"], kind="spike", features=[2])
+        w.append("first", np.zeros((1, 1, 2), dtype=bool))
+        w.append("second", np.zeros((1, 1, 2), dtype=bool))
+    tr = open_trace(tmp_path / "t")
+    assert match_boundaries(tr, ["spike", "spike"]) == ["first", "second"]
+    with pytest.raises(TraceError, match="workload boundary 0 .* no spike boundary in the trace from x to y"):
+        match_boundaries(tr, ["spike"] * 3)
