@@ -47,3 +47,13 @@ def test_console_entry_point_runs_as_module(root):
                        capture_output=True, text=True, cwd=root)
     assert p.returncode == 0, p.stderr
     assert "ok (workload)" in p.stdout
+
+
+def test_bench_link_quick_reports_both_fidelities_and_identical_timing(capsys):
+    rc = main(["bench", "--suite", "link", "--quick", "--json"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["identical_timing"] is True
+    assert d["reference_flit_hops_per_s"] > 0 and d["fast_flit_hops_per_s"] > 0
+    assert d["speedup"] == d["fast_flit_hops_per_s"] / d["reference_flit_hops_per_s"]
+    assert len(d["cases"]) == 3 and all(c["identical_timing"] for c in d["cases"])

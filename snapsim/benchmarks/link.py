@@ -7,7 +7,9 @@ fast number can never come from a wrong model.
 
 from __future__ import annotations
 
+import resource
 import time
+import tracemalloc
 
 import numpy as np
 import simpy
@@ -73,6 +75,13 @@ def run(quick: bool = False) -> dict:
             r_ref.data["energy_pj_per_inf"] == r_fast.data["energy_pj_per_inf"]
         )
         cases.append((f"package lm-32x4096 {mode} batch 8", hops_ref, ref_s, hops_fast, fast_s, same))
+    # 3. the target case: 4 chiplets, 32 x 4096 language model, 1,024 tokens, snap mode, fast fidelity
+    wl = load_workload(_WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 256 if quick else 1024})
+    target, target_s = _timed(lambda: Simulation(hw, wl, "snap", seed=0, fidelity="fast").run())
+    tracemalloc.start()  # memory measured on a second, identical run (tracing slows Python several-fold)
+    Simulation(hw, wl, "snap", seed=0, fidelity="fast").run()
+    _cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     ref_rate = sum(c[1] for c in cases) / sum(c[2] for c in cases)
     fast_rate = sum(c[3] for c in cases) / sum(c[4] for c in cases)
     return {
@@ -93,4 +102,8 @@ def run(quick: bool = False) -> dict:
         "fast_flit_hops_per_s": fast_rate,
         "speedup": fast_rate / ref_rate,
         "identical_timing": all(c[5] for c in cases),
+        "lm_snap_tokens": target.data["inferences"],
+        "lm_snap_wall_s": target_s,
+        "lm_snap_peak_python_mib": peak / 2**20,
+        "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
