@@ -55,6 +55,8 @@ class RunResult:
         for k, v in self.data["analytical"].items():
             row[f"analytical_{k}"] = v
         row["max_link_utilization"] = max((l["utilization"] for l in self.data["links"]), default=0.0)
+        for k, v in self.data.get("trace_metrics", {}).items():
+            row[f"trace_{k}"] = v
         return row
 
     def write_parquet(self, path: str | Path) -> None:

@@ -57,3 +57,14 @@ def test_bench_link_quick_reports_both_fidelities_and_identical_timing(capsys):
     assert d["reference_flit_hops_per_s"] > 0 and d["fast_flit_hops_per_s"] > 0
     assert d["speedup"] == d["fast_flit_hops_per_s"] / d["reference_flit_hops_per_s"]
     assert len(d["cases"]) == 3 and all(c["identical_timing"] for c in d["cases"])
+
+
+def test_preset_swap_override(root, capsys):
+    from snapsim.config import load_hardware
+
+    hw = load_hardware(root / "hwconfigs/packages/ucie-a-2x2.yaml", {"link.preset": "bow-256", "link.lanes": 32})
+    assert hw.link.name == "bow-256" and hw.link.lanes == 32 and hw.chiplet.name == "simba-like-16nm"
+    rc = main(["run", "--hw", str(root / "hwconfigs/packages/ucie-a-2x2.yaml"),
+               "--workload", str(root / "workloads/resnet18_imagenet.yaml"), "--set", "link.preset=no-such"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown link preset 'no-such'" in err

@@ -272,12 +272,36 @@ def _read(path: str | Path) -> tuple[Any, Origins, str]:
     return data, origins, str(path)
 
 
-def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
-    data, origins, file = _read(path)
-    _expect_kind(data, origins, file, "hardware")
+def resolve_hardware_with_overrides(
+    data: dict, origins: Origins, file: str, overrides: Mapping[str, Any] | None
+) -> tuple[dict, Origins]:
+    """Resolve presets, then apply dotted overrides. An override ``SECTION.preset: NAME`` (``link.preset``,
+    ``chiplet.preset``, ``chiplets.2.preset``, ``links.0.link.preset``) swaps that section for the named
+    preset before the other overrides apply, so sweeps can range over presets."""
+    overrides = dict(overrides or {})
+    swaps = {k[: -len(".preset")]: overrides.pop(k) for k in list(overrides) if k.endswith(".preset")}
+    if swaps:
+        data = copy.deepcopy(data)
+        origins = dict(origins)
+        for section, name in swaps.items():
+            node, parts = data, section.split(".")
+            for part in parts[:-1]:
+                key: Any = int(part) if isinstance(node, list) else (int(part) if part.isdigit() and int(part) in node else part)
+                node = node.setdefault(key, {}) if isinstance(node, dict) else node[key]
+            node[parts[-1]] = name
+            for k in [k for k in origins if k == section or k.startswith(section + ".")]:
+                del origins[k]
+            origins[section] = origins[f"{section}.preset"] = ("override", None)
     data, origins = resolve_hardware_dict(data, origins, file)
     if overrides:
         data = apply_overrides(data, origins, overrides, "override")
+    return data, origins
+
+
+def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
+    data, origins, file = _read(path)
+    _expect_kind(data, origins, file, "hardware")
+    data, origins = resolve_hardware_with_overrides(data, origins, file, overrides)
     return _validate(HardwareConfig, data, origins, file)
 
 

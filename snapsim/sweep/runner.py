@@ -77,11 +77,17 @@ class PreparedEvaluator:
         if problems:
             raise ConfigError(problems)
         trace = str(spec.trace) if spec.trace is not None else None
-        return cls(Prepared.load(str(spec.hardware), str(spec.workload), trace))
+        ev = cls(Prepared.load(str(spec.hardware), str(spec.workload), trace))
+        ev.base_dir = str(Path(spec.file).parent)
+        return ev
 
     def __call__(self, point: dict[str, Any]) -> Mapping[str, Any]:
         mode, seed, fidelity, hw, wl = split_point(point)
-        return self.prepared.run(mode=mode, seed=seed, fidelity=fidelity, hw_overrides=hw, workload_overrides=wl)
+        trace = point.get("trace")
+        if trace is not None:  # a trace axis value, relative to the sweep file
+            trace = str(Path(getattr(self, "base_dir", ".")) / trace)
+        return self.prepared.run(mode=mode, seed=seed, fidelity=fidelity, hw_overrides=hw, workload_overrides=wl,
+                                 trace=trace)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 MODES = ("ann", "snn", "snap")
-SPECIAL_AXES = ("mode", "seed", "fidelity")
+SPECIAL_AXES = ("mode", "seed", "fidelity", "trace")  # trace: trace directories, relative to the sweep file
 MAX_POINTS = 1_000_000
 """Largest sweep accepted; a bigger grid is almost always a mistake (and would not fit in memory)."""
 
@@ -406,6 +406,11 @@ def check_axes(spec: SweepSpec) -> list[Problem]:
 
     problems: list[Problem] = []
     for axis in spec.axes:
+        if axis.name == "trace":
+            for value in axis.values or ():
+                if not isinstance(value, str) or not (Path(spec.file).parent / value).exists():
+                    problems.append(Problem(str(spec.file), axis.line, "axes.trace", f"value {value!r}: no such trace"))
+            continue
         if axis.name in SPECIAL_AXES:
             continue
         is_wl = axis.name.startswith("workload.")
@@ -471,10 +476,16 @@ def base_digest(spec: SweepSpec) -> str:
     wl_data, _ = load_yaml(spec.workload)
     h = hashlib.sha256()
     h.update(json.dumps({"hardware": hw_data, "workload": wl_data}, sort_keys=True, default=str).encode())
-    if spec.trace is not None:
-        files = sorted(p for p in spec.trace.rglob("*") if p.is_file()) if spec.trace.is_dir() else [spec.trace]
+    traces = [spec.trace] if spec.trace is not None else []
+    for axis in spec.axes:  # a trace axis: every listed trace's content counts too
+        if axis.name == "trace":
+            traces += [Path(spec.file).parent / v for v in axis.values or () if isinstance(v, str)]
+    for trace in traces:
+        if not trace.exists():
+            continue
+        files = sorted(p for p in trace.rglob("*") if p.is_file()) if trace.is_dir() else [trace]
         for p in files:
-            h.update(str(p.relative_to(spec.trace) if spec.trace.is_dir() else p.name).encode())
+            h.update(str(p.relative_to(trace) if trace.is_dir() else p.name).encode())
             _file_digest(h, p)
     return h.hexdigest()
 
