@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
 from .d2d.link import LinkTiming
 from .units import TICKS_PER_S, ticks_to_ns
 
@@ -161,7 +163,14 @@ def pipeline_bounds(sim: "Simulation") -> dict:
     for b in range(P - 1):
         path = net.route(sim.cids[b], sim.cids[b + 1])
         steps = sim.boundaries[b].timesteps if mode != "ann" else 1
-        total_flits = sum(flits(b, i, t) for i in range(N) for t in range(steps))
+        table = getattr(sim.payload, "bits_table", None)
+        if table is not None:
+            bits = np.asarray(table(b), dtype=np.int64)[:N, :steps]
+        else:
+            bits = np.array([[sim.payload.message_payload_bits(b, i, t) for t in range(steps)] for i in range(N)],
+                            dtype=np.int64)
+        per_flit = net.links[(path[0], path[1])].timing.payload_bits_per_flit // 8
+        total_flits = int(np.maximum(1, -(-(-(-bits // 8)) // per_flit)).sum())
         for a, c in zip(path[:-1], path[1:]):
             tm = net.links[(a, c)].timing
             per_flit = max(tm.t_flit, tm.credit_rtt / tm.credits)

@@ -29,7 +29,7 @@ from .config.workload import WorkloadConfig
 from .encoding import Encoding, parse_encoding
 from .energy import ENERGY_PARTS, Counts, price
 from .errors import SnapsimError
-from .network import Network
+from .network import Group, Network
 from .payload import BoundaryPayload, PayloadModel, StatisticalPayload
 from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
 
@@ -37,6 +37,27 @@ __all__ = ["MODES", "Simulation", "PartitionCost", "MEMBRANE_STATE_BITS"]
 
 MODES = ("ann", "snn", "snap")
 MEMBRANE_STATE_BITS = 16  # membrane potential kept per spiking neuron (read and written every timestep)
+
+
+class FifoServer:
+    """A first-come-first-served unit with known service times (MAC array, encoder, decoder).
+
+    Work offered at ``now`` starts at ``max(now, free)`` and ends ``ticks`` later: the Lindley
+    recurrence, so one SimPy timeout per job replaces a resource request, a grant and a release.
+    Jobs are served in the order they are offered (SimPy's deterministic event order).
+    """
+
+    __slots__ = ("free", "busy_ticks")
+
+    def __init__(self) -> None:
+        self.free = 0
+        self.busy_ticks = 0
+
+    def occupy(self, now: int, ticks: int) -> tuple[int, int]:
+        start = now if now > self.free else self.free
+        self.free = start + ticks
+        self.busy_ticks += ticks
+        return start, self.free
 
 
 @dataclass
@@ -78,11 +99,18 @@ class Simulation:
         self.payload = payload or StatisticalPayload(self.boundaries, self.batch, workload.stream.inferences, seed)
         self.counts = Counts()
         self.costs = [self._partition_cost(p) for p in range(P)]
-        self.compute_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
-        self.encoder_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
-        self.decoder_res = {c: simpy.Resource(self.env, 1) for c in self.cids}
+        self.compute_res = {c: FifoServer() for c in self.cids}
+        self.encoder_res = {c: FifoServer() for c in self.cids}
+        self.decoder_res = {c: FifoServer() for c in self.cids}
         for b in range(P - 1):
             self.net.mark_route_used(self.cids[b], self.cids[b + 1])
+        self._runs = [0] * P
+        self._moved_bits = [0.0] * (P - 1)
+        self._codec_ticks = []
+        for b in range(P - 1):
+            n = self.boundaries[b].neurons * self.batch
+            enc, dec = Codec(hw.chiplet_config(self.cids[b])), Codec(hw.chiplet_config(self.cids[b + 1]))
+            self._codec_ticks.append((enc.pipeline_ticks(), enc.step_ticks(n), dec.pipeline_ticks() + dec.step_ticks(n)))
         self.inject_tick = np.zeros(workload.stream.inferences, dtype=np.int64)
         self.done_tick = np.full(workload.stream.inferences, -1, dtype=np.int64)
 
@@ -165,24 +193,32 @@ class Simulation:
 
     # ---------------------------------------------------------------------------------------- process
 
-    def _use(self, res: simpy.Resource, ticks: int):
-        with res.request() as req:
-            yield req
-            if ticks:
-                yield self.env.timeout(ticks)
+    def _use(self, server: FifoServer, ticks: int):
+        now = self.env.now
+        _start, end = server.occupy(now, ticks)
+        if end > now:
+            yield self.env.timeout(end - now)
 
-    def _charge(self, p: int, n: int = 1) -> None:
-        cid = self.cids[p]
-        for k, v in self.costs[p].actions.items():
-            self.counts.add(cid, k, v * n)
+    def _charge(self, p: int) -> None:
+        """One more run of partition ``p``'s work (its actions are added once, at the end of the run)."""
+        self._runs[p] += 1
 
-    def _transfer_energy_counts(self, b: int, dense_bits: float) -> None:
-        """On-die movement of a boundary's activation at both ends (SRAM read at TX, write at RX)."""
-        src, dst = self.cids[b], self.cids[b + 1]
-        self.counts.add(src, "sram_read_bits", dense_bits)
-        self.counts.add(src, "noc_bit_hops", Noc(self.hw.chiplet_config(src)).bit_hops(dense_bits))
-        self.counts.add(dst, "sram_write_bits", dense_bits)
-        self.counts.add(dst, "noc_bit_hops", Noc(self.hw.chiplet_config(dst)).bit_hops(dense_bits))
+    def _moved(self, b: int, dense_bits: float) -> None:
+        """A boundary's activation moved on die at both ends (SRAM read and NoC at TX, NoC and SRAM write
+        at RX); summed per boundary and counted at the end of the run."""
+        self._moved_bits[b] += dense_bits
+
+    def _count_deferred(self) -> None:
+        for p, n in enumerate(self._runs):
+            cid = self.cids[p]
+            for k, v in self.costs[p].actions.items():
+                self.counts.add(cid, k, v * n)
+        for b, bits in enumerate(self._moved_bits):
+            if not bits:
+                continue
+            for cid, action in ((self.cids[b], "sram_read_bits"), (self.cids[b + 1], "sram_write_bits")):
+                self.counts.add(cid, action, bits)
+                self.counts.add(cid, "noc_bit_hops", Noc(self.hw.chiplet_config(cid)).bit_hops(bits))
 
     def _inference(self, i: int, slot=None):
         env = self.env
@@ -198,7 +234,7 @@ class Simulation:
                     break
                 if self.mode == "ann":
                     bits = self.payload.message_payload_bits(p, i, 0)
-                    self._transfer_energy_counts(p, bits)
+                    self._moved(p, bits)
                     yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
                 else:
                     yield from self._snap_boundary(p, i)
@@ -213,8 +249,7 @@ class Simulation:
             self._charge(p)
             if p < P - 1:
                 bits = self.payload.message_payload_bits(p, i, t)
-                # spikes move on die as 1-bit frames
-                self._transfer_energy_counts(p, self.boundaries[p].neurons * self.batch)
+                self._moved(p, self.boundaries[p].neurons * self.batch)  # spikes move on die as 1-bit frames
                 yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
 
     def _spikes(self, b: int, i: int, t: int) -> float:
@@ -225,27 +260,23 @@ class Simulation:
         return bp.neurons * self.batch * bp.firing_rate
 
     def _snap_boundary(self, b: int, i: int):
+        """Encoder on the source die emits one spike frame per timestep (each sent as soon as encoded);
+        the decoder on the destination die finishes one step after the last frame arrives."""
         env = self.env
         src, dst = self.cids[b], self.cids[b + 1]
         bp = self.boundaries[b]
-        n = bp.neurons * self.batch
-        enc, dec = Codec(self.hw.chiplet_config(src)), Codec(self.hw.chiplet_config(dst))
-        abits = PRECISION_BITS[self.wl.precision]
-        self._transfer_energy_counts(b, n * abits)
-        msgs = []
-        with self.encoder_res[src].request() as req:
-            yield req
-            yield env.timeout(enc.pipeline_ticks())
-            step = enc.step_ticks(n)
-            for t in range(bp.timesteps):
-                if step:
-                    yield env.timeout(step)
-                msgs.append(self.net.send(src, dst, self.payload.message_payload_bits(b, i, t)).done)
-                self.counts.add(src, "codec_spikes", self._spikes(b, i, t))
-        self.counts.add(src, "encode_neuron_steps", n * bp.timesteps)
-        yield env.all_of(msgs)
-        self.counts.add(dst, "decode_neuron_steps", n * bp.timesteps)
-        yield from self._use(self.decoder_res[dst], dec.pipeline_ticks() + dec.step_ticks(n))
+        pipe, step, dec_ticks = self._codec_ticks[b]
+        self._moved(b, bp.neurons * self.batch * PRECISION_BITS[self.wl.precision])
+        group = Group(bp.timesteps, env.event())
+        start, _end = self.encoder_res[src].occupy(env.now, pipe + bp.timesteps * step)
+        spikes = 0.0
+        for t in range(bp.timesteps):
+            self.net.send(src, dst, self.payload.message_payload_bits(b, i, t), at=start + pipe + (t + 1) * step,
+                          group=group)
+            spikes += self._spikes(b, i, t)
+        self.counts.add(src, "codec_spikes", spikes)
+        yield group.event
+        yield from self._use(self.decoder_res[dst], dec_ticks)
 
     def _source(self):
         s = self.wl.stream
@@ -277,6 +308,13 @@ class Simulation:
 
         self.env.process(self._source())
         self.env.run()
+        self._count_deferred()
+        if self.mode == "snap":  # codec work: every boundary of every inference, all timesteps
+            N = self.wl.stream.inferences
+            for b, bp in enumerate(self.boundaries):
+                work = bp.neurons * self.batch * bp.timesteps * N
+                self.counts.add(self.cids[b], "encode_neuron_steps", work)
+                self.counts.add(self.cids[b + 1], "decode_neuron_steps", work)
         if (self.done_tick < 0).any():  # pragma: no cover - would be an engine bug
             raise RuntimeError("simulation ended with unfinished inferences")
         start, end = int(self.inject_tick.min()), int(self.done_tick.max())

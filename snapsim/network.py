@@ -22,7 +22,7 @@ from .d2d.link import FastLink, FlitTimes, LinkTiming, ReferenceLink
 from .topology import Topology
 from .units import ns_to_ticks
 
-__all__ = ["Network", "Message", "DirectedLink", "FIDELITIES"]
+__all__ = ["Network", "Message", "Group", "DirectedLink", "FIDELITIES"]
 
 FIDELITIES = ("fast", "reference")
 _LATE = 2  # SimPy priority below NORMAL(1): runs after every ordinary event of the same tick
@@ -30,6 +30,16 @@ _LATE = 2  # SimPy priority below NORMAL(1): runs after every ordinary event of 
 
 def _order(item: tuple) -> tuple:
     return item[0], item[1]
+
+
+class Group:
+    """Completion of several messages at once: ``event`` fires when the last of ``remaining`` arrives."""
+
+    __slots__ = ("remaining", "event")
+
+    def __init__(self, remaining: int, event: simpy.Event):
+        self.remaining = remaining
+        self.event = event
 
 
 @dataclass
@@ -40,8 +50,9 @@ class Message:
     payload_bits: int
     n_flits: int
     path: list[int]
-    done: simpy.Event
+    done: simpy.Event | None
     inject_tick: int
+    group: Group | None = None
     hop: int = 0
     ready: FlitTimes | None = None  # fast: flit ready times at the current hop
     ready_events: list | None = None  # reference: per-flit ready events at the current hop
@@ -114,17 +125,19 @@ class Network:
 
     # ------------------------------------------------------------------------------------------ sending
 
-    def send(self, src: int, dst: int, payload_bits: int) -> Message:
-        """Inject a message now; ``message.done`` fires when its last flit is received at ``dst``."""
+    def send(self, src: int, dst: int, payload_bits: int, at: int | None = None, group: Group | None = None) -> Message:
+        """Inject a message now (or at tick ``at`` >= now). ``message.done`` fires when its last flit is
+        received at ``dst``; with a ``group``, the group's event fires when all its messages are received."""
         path = self.route(src, dst)
         env = self.env
+        tick = env.now if at is None else at
         first = self.links[(path[0], path[1])]
         n = first.timing.flits(payload_bits)
-        msg = Message(self._seq, src, dst, int(payload_bits), n, path, env.event(), env.now)
+        msg = Message(self._seq, src, dst, int(payload_bits), n, path, None if group else env.event(), tick, group=group)
         self._seq += 1
         if self.fidelity == "fast":
-            msg.ready = FlitTimes(env.now, 0, n)
-        self._enqueue(0, msg)
+            msg.ready = FlitTimes(tick, 0, n)
+        self._at(tick, 0, msg)
         return msg
 
     def _enqueue(self, kind: int, msg: Message) -> None:
@@ -149,7 +162,13 @@ class Network:
         for _seq, kind, msg in batch:
             if kind == 1:
                 msg.done_tick = self.env.now
-                msg.done.succeed(msg)
+                group = msg.group
+                if group is None:
+                    msg.done.succeed(msg)
+                else:
+                    group.remaining -= 1
+                    if group.remaining == 0:
+                        group.event.succeed()
             else:
                 self._start_hop(msg)
 

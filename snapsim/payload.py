@@ -60,5 +60,9 @@ class StatisticalPayload:
     def message_payload_bits(self, boundary: int, inference: int, timestep: int) -> int:
         return int(self._bits[boundary][inference, timestep])
 
+    def bits_table(self, boundary: int) -> np.ndarray:
+        """Payload bits of every message of a boundary, ``[inference, timestep]``."""
+        return self._bits[boundary]
+
     def message_spikes(self, boundary: int, inference: int, timestep: int) -> int:
         return int(self.spikes[boundary][inference, timestep])

@@ -1,0 +1,121 @@
+"""The model zoo in workloads/zoo: counts match published totals, every file validates and runs in every mode on a
+16-chiplet package, and the committed files equal a fresh run of workloads/zoo_generate.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from snapsim.config import load_hardware, load_workload, validate_file
+from snapsim.engine import MODES, Simulation
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = ROOT / "workloads" / "zoo"
+FILES = sorted(ZOO.glob("*.yaml"))
+PARTS = (2, 4, 8, 16)
+
+# Published totals per sample: (MACs, parameters).
+# Vision: torchvision model cards / the papers (MACs per 224x224 image).
+# RWKV-4: Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", Table 1: parameters and FLOPs per
+# token (MACs = FLOPs / 2).
+PUBLISHED = {
+    "resnet18": (1.82e9, 11.69e6),
+    "resnet50": (4.11e9, 25.56e6),
+    "vgg16": (15.47e9, 138.36e6),
+    "vit-b16": (17.56e9, 86.57e6),
+    "rwkv-0.17b": (2.613e8 / 2, 1.693e8),
+    "rwkv-0.43b": (7.573e8 / 2, 4.304e8),
+    "rwkv-1.5b": (2.823e9 / 2, 1.515e9),
+    "rwkv-3b": (5.710e9 / 2, 2.985e9),
+    "rwkv-7b": (1.437e10 / 2, 7.393e9),
+    "rwkv-14b": (2.778e10 / 2, 1.415e10),
+}
+# The nominal size in each RWKV model's name. The "7B" checkpoint really holds 7.39e9 parameters (paper Table 1),
+# 5.6% above its name; no honest accounting brings it within 2% of 7e9, so it is checked against the paper only.
+NOMINAL = {"rwkv-0.17b": 169e6, "rwkv-0.43b": 430e6, "rwkv-1.5b": 1.5e9, "rwkv-3b": 3e9, "rwkv-14b": 14e9}
+
+
+def _model(path: Path) -> tuple[str, int]:
+    m = re.fullmatch(r"(.+)_p(\d+)\.yaml", path.name)
+    assert m, f"unexpected zoo file name {path.name}"
+    return m.group(1), int(m.group(2))
+
+
+def _totals(path: Path) -> tuple[float, float]:
+    stages = load_workload(path).expanded_stages()
+    return sum(s.macs for s in stages), sum(s.weight_params for s in stages)
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("zoo_generate", ROOT / "workloads" / "zoo_generate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_zoo_is_complete():
+    names = {p.name for p in FILES}
+    assert names == {f"{m}_p{P}.yaml" for m in PUBLISHED for P in PARTS}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_counts_match_published(path):
+    model, _ = _model(path)
+    macs, params = _totals(path)
+    pub_macs, pub_params = PUBLISHED[model]
+    assert macs == pytest.approx(pub_macs, rel=0.02), f"{model}: {macs:.4g} MACs vs published {pub_macs:.4g}"
+    assert params == pytest.approx(pub_params, rel=0.02), f"{model}: {params:.4g} params vs published {pub_params:.4g}"
+    if model in NOMINAL:
+        assert params == pytest.approx(NOMINAL[model], rel=0.02)
+
+
+def test_rwkv_7b_nominal_gap_is_what_the_paper_says():
+    macs, params = _totals(ZOO / "rwkv-7b_p2.yaml")
+    assert 0.05 < params / 7e9 - 1 < 0.06
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_validates_and_partitions(path):
+    assert validate_file(path) == "workload"
+    _, P = _model(path)
+    wl = load_workload(path)
+    parts = wl.partitions()
+    assert wl.partition.count == P and len(parts) == P and all(parts)
+    assert wl.stream.inferences == 64 and wl.boundary.encoding == "aer" and wl.boundary.timesteps == 4
+    assert wl.sources.get("boundary.firing_rate", "").startswith("assumption")
+
+
+@pytest.fixture(scope="module")
+def hw16():
+    return load_hardware(ROOT / "hwconfigs" / "packages" / "ucie-a-4x4.yaml")
+
+
+# Every file in every mode: 40 files x 3 modes with 2 inferences take a few seconds in all.
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_runs_in_every_mode(hw16, path, mode):
+    wl = load_workload(path, {"stream.inferences": 2})
+    r = Simulation(hw16, wl, mode, seed=1).run()
+    assert len(r.latencies_ns) == 2
+    assert min(r.latencies_ns) > 0
+    assert r.data["energy_pj_per_inf"] > 0
+
+
+def test_committed_files_equal_fresh_generation(tmp_path):
+    _generator().generate(tmp_path)
+    fresh = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.yaml")}
+    committed = {p.name: p.read_text(encoding="utf-8") for p in FILES}
+    assert sorted(fresh) == sorted(committed), "re-run: .venv/bin/python workloads/zoo_generate.py"
+    stale = [n for n in fresh if fresh[n] != committed[n]]
+    assert not stale, f"out of date (re-run workloads/zoo_generate.py): {stale}"
+
+
+def test_generator_is_deterministic(tmp_path):
+    gen = _generator()
+    gen.generate(tmp_path / "a")
+    gen.generate(tmp_path / "b")
+    for p in sorted((tmp_path / "a").iterdir()):
+        assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes()

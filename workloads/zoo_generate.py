@@ -1,0 +1,388 @@
+"""Generate the model-zoo workloads in ``workloads/zoo/`` from a small table of architecture hyper-parameters.
+
+Run from the repository root::
+
+    .venv/bin/python workloads/zoo_generate.py            # (re)write workloads/zoo/*.yaml
+    .venv/bin/python workloads/zoo_generate.py --out DIR  # write elsewhere (tests compare the two)
+
+Nothing per layer is typed by hand: every stage's MACs, parameters and output shape is computed below from
+conv / linear shapes. The output is deterministic (no timestamps, fixed ordering), so the committed files must
+equal a fresh generation (``tests/test_zoo.py`` checks this).
+
+Counting conventions (the same for every model):
+
+* MACs: multiply-accumulates of convolutions, linear layers and attention matmuls, per sample (one token for
+  language, one 224x224 image for vision). Conv MACs = Cout * Hout * Wout * Cin * k * k / groups; linear MACs =
+  in * out (per token for transformers). Not counted: bias adds, normalisation, activations, pooling,
+  residual adds, softmax, RWKV's per-channel WKV recurrence and token-shift mixing (all O(d) per token).
+* Parameters: trainable parameters as PyTorch counts them: weights, biases, BatchNorm / LayerNorm scale and
+  shift (running statistics are buffers and are not counted), ViT class token and position embedding, RWKV
+  per-channel vectors. Each stage holds the parameters of the layers it runs.
+* Stage granularity: one stage per block (residual block, transformer/RWKV block) when that gives at least
+  ``max(PARTITIONS)`` stages; otherwise one stage per layer (conv/linear layer, or transformer sub-layer), so
+  every partition count is possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+PARTITIONS = (2, 4, 8, 16)
+IMAGE = 224  # vision input resolution (square, 3 channels)
+CLASSES = 1000
+
+# ------------------------------------------------------------------------------------------- the table
+
+# RWKV-4 "Pile" family (Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", Table 1):
+# name, layers, d_model. Vocabulary 50277 (GPT-NeoX tokenizer); embedding and head are untied.
+RWKV_VOCAB = 50277
+RWKV = [
+    ("rwkv-0.17b", 12, 768),
+    ("rwkv-0.43b", 24, 1024),
+    ("rwkv-1.5b", 24, 2048),
+    ("rwkv-3b", 32, 2560),
+    ("rwkv-7b", 32, 4096),
+    ("rwkv-14b", 40, 5120),
+]
+
+# ResNet (He et al. 2016; torchvision v1.5 layout: stride on the 3x3 conv of a bottleneck):
+# name, block kind, blocks per stage. Stage widths 64, 128, 256, 512; bottleneck expansion 4.
+RESNET = [
+    ("resnet18", "basic", (2, 2, 2, 2)),
+    ("resnet50", "bottleneck", (3, 4, 6, 3)),
+]
+
+# VGG (Simonyan & Zisserman 2015), configuration D = VGG-16: conv widths, "M" = 2x2/2 max-pool; then FC layers.
+VGG = [
+    ("vgg16", (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"), (4096, 4096)),
+]
+
+# ViT (Dosovitskiy et al. 2021): name, patch, layers, d_model, MLP width.
+VIT = [
+    ("vit-b16", 16, 12, 768, 3072),
+]
+
+# Boundary / stream settings per domain.
+DOMAIN = {
+    "language": dict(precision="bf16", firing_rate=0.05, snn_rate=0.1, unit="token"),
+    "vision": dict(precision="int8", firing_rate=0.1, snn_rate=0.1, unit="image"),
+}
+TIMESTEPS = 4
+STREAM = "{inferences: 64, batch: 1, injection: closed, max_in_flight: 4}"
+
+# ---------------------------------------------------------------------------------------- layer algebra
+
+
+class Layer:
+    """One layer (or a fused group of layers): MACs and parameters per sample, output shape."""
+
+    def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...]):
+        self.name, self.macs, self.params, self.shape = name, int(macs), int(params), tuple(int(x) for x in shape)
+
+
+def conv(cin: int, cout: int, k: int, stride: int, pad: int, hin: int, groups: int = 1, bias: bool = False,
+         bn: bool = True) -> tuple[int, int, int]:
+    """MACs, params and output height of a square conv (+ BatchNorm scale/shift when ``bn``)."""
+    hout = (hin + 2 * pad - k) // stride + 1
+    macs = cout * hout * hout * (cin // groups) * k * k
+    params = cout * (cin // groups) * k * k + (cout if bias else 0) + (2 * cout if bn else 0)
+    return macs, params, hout
+
+
+def linear(fin: int, fout: int, bias: bool = True, tokens: int = 1) -> tuple[int, int]:
+    """MACs (over ``tokens`` rows) and params of a linear layer."""
+    return tokens * fin * fout, fin * fout + (fout if bias else 0)
+
+
+def pool_out(h: int, k: int, stride: int, pad: int) -> int:
+    return (h + 2 * pad - k) // stride + 1
+
+
+# ---------------------------------------------------------------------------------------- model builders
+# Each builder returns (groups, meta): groups is a list of blocks, each a list of Layers; meta describes the model.
+
+
+def build_rwkv(layers: int, d: int):
+    V = RWKV_VOCAB
+    groups = [[Layer("embedding", 0, V * d + 2 * d, (d,))]]  # lookup (0 MACs) + ln0 applied to the embedding
+    for i in range(layers):
+        # time mixing: receptance, key, value, output (4 d^2); time_mix_k/v/r, time_decay, time_first (5 d); ln1 (2 d)
+        tm = Layer(f"block{i}_tmix", 4 * d * d, 4 * d * d + 5 * d + 2 * d, (d,))
+        # channel mixing: key d x 4d, value 4d x d, receptance d x d (9 d^2); time_mix_k/r (2 d); ln2 (2 d)
+        cm = Layer(f"block{i}_cmix", 9 * d * d, 9 * d * d + 2 * d + 2 * d, (d,))
+        groups.append([tm, cm])
+    groups.append([Layer("head", d * V, d * V + 2 * d, (V,))])  # ln_out (2 d) + untied head d x V, no bias
+    names = ["embedding"] + [f"block{i}" for i in range(layers)] + ["head"]
+    return groups, names
+
+
+def build_resnet(kind: str, blocks: tuple[int, ...]):
+    h = IMAGE
+    m, p, h = conv(3, 64, 7, 2, 3, h)
+    h = pool_out(h, 3, 2, 1)
+    groups = [[Layer("conv1", m, p, (64, h, h))]]
+    names = ["conv1"]
+    cin = 64
+    for si, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
+        for bi in range(n):
+            stride = 2 if (si > 0 and bi == 0) else 1
+            base = f"layer{si + 1}_{bi}"
+            cout = width if kind == "basic" else 4 * width
+            ds = stride != 1 or cin != cout  # projection shortcut: 1x1 conv + BN
+            dm, dp = (conv(cin, cout, 1, stride, 0, h)[:2]) if ds else (0, 0)
+            if kind == "basic":
+                m1, p1, h1 = conv(cin, width, 3, stride, 1, h)
+                m2, p2, h2 = conv(width, width, 3, 1, 1, h1)
+                # the shortcut conv runs beside conv1 (same output shape), folded into conv1's stage
+                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1)),
+                          Layer(f"{base}_conv2", m2, p2, (width, h2, h2))]
+            else:
+                m1, p1, h1 = conv(cin, width, 1, 1, 0, h)
+                m2, p2, h2 = conv(width, width, 3, stride, 1, h1)
+                m3, p3, h3 = conv(width, cout, 1, 1, 0, h2)
+                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1)),
+                          Layer(f"{base}_conv2", m2, p2, (width, h2, h2)),
+                          Layer(f"{base}_conv3", m3, p3, (cout, h3, h3))]
+            h = layers[-1].shape[-1]
+            groups.append(layers)
+            names.append(base)
+            cin = cout
+    fm, fp = linear(cin, CLASSES)  # global average pool + fc
+    groups.append([Layer("fc", fm, fp, (CLASSES,))])
+    names.append("fc")
+    return groups, names
+
+
+def build_vgg(cfg: tuple, fcs: tuple[int, ...]):
+    h, cin = IMAGE, 3
+    layers: list[Layer] = []
+    block, idx = 1, 1
+    for v in cfg:
+        if v == "M":  # the pool runs on the die of the conv before it: fold it into that stage's output shape
+            h = pool_out(h, 2, 2, 0)
+            last = layers[-1]
+            layers[-1] = Layer(last.name, last.macs, last.params, (last.shape[0], h, h))
+            block, idx = block + 1, 1
+            continue
+        m, p, h = conv(cin, v, 3, 1, 1, h, bias=True, bn=False)
+        layers.append(Layer(f"conv{block}_{idx}", m, p, (v, h, h)))
+        cin, idx = v, idx + 1
+    fin = cin * h * h
+    for j, fout in enumerate((*fcs, CLASSES)):
+        m, p = linear(fin, fout)
+        layers.append(Layer(f"fc{6 + j}", m, p, (fout,)))
+        fin = fout
+    return [[x] for x in layers], [x.name for x in layers]
+
+
+def build_vit(patch: int, depth: int, d: int, mlp: int):
+    n = (IMAGE // patch) ** 2
+    T = n + 1  # patches + class token
+    pm, pp, _ = conv(3, d, patch, patch, 0, IMAGE, bias=True, bn=False)
+    groups = [[Layer("patch_embed", pm, pp + d + T * d, (T, d))]]  # + class token + position embedding
+    names = ["patch_embed"]
+    for i in range(depth):
+        qm, qp = linear(d, 3 * d, tokens=T)
+        om, op = linear(d, d, tokens=T)
+        am = 2 * T * T * d  # QK^T and attention x V
+        f1m, f1p = linear(d, mlp, tokens=T)
+        f2m, f2p = linear(mlp, d, tokens=T)
+        groups.append([Layer(f"enc{i}_attn", qm + am + om, 2 * d + qp + op, (T, d)),  # ln1 + qkv + proj
+                       Layer(f"enc{i}_mlp", f1m + f2m, 2 * d + f1p + f2p, (T, d))])  # ln2 + fc1 + fc2
+        names.append(f"enc{i}")
+    hm, hp = linear(d, CLASSES)
+    groups.append([Layer("head", hm, 2 * d + hp, (CLASSES,))])  # final LayerNorm + classifier on the class token
+    names.append("head")
+    return groups, names
+
+
+# ------------------------------------------------------------------------------------------ assembling
+
+
+def choose_stages(groups: list[list[Layer]], names: list[str]) -> tuple[list[Layer], str]:
+    """One stage per block if that allows every partition count, else one stage per layer."""
+    if len(groups) >= max(PARTITIONS):
+        stages = [Layer(nm, sum(x.macs for x in g), sum(x.params for x in g), g[-1].shape) for nm, g in zip(names, groups)]
+        return stages, "block" if any(len(g) > 1 for g in groups) else "layer"
+    return [x for g in groups for x in g], "layer"
+
+
+def compress(stages: list[Layer]) -> list[tuple[str, int, Layer]]:
+    """Runs NAME0, NAME1, ... of identical stages become one entry with ``repeat`` (expansion gives the same names)."""
+    out: list[tuple[str, int, Layer]] = []
+    i = 0
+    while i < len(stages):
+        s = stages[i]
+        m = re.fullmatch(r"(.*\D)0", s.name)
+        j = i + 1
+        if m:
+            base = m.group(1)
+            while (j < len(stages) and stages[j].name == f"{base}{j - i}" and stages[j].macs == s.macs
+                   and stages[j].params == s.params and stages[j].shape == s.shape):
+                j += 1
+        if j - i >= 2:
+            out.append((base, j - i, s))
+        else:
+            out.append((s.name, 1, s))
+            j = i + 1
+        i = j
+    return out
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=True)
+
+
+def _shape(t: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(x) for x in t) + "]"
+
+
+def render(name: str, domain: str, description: str, header: list[str], input_shape: tuple[int, ...],
+           stages: list[Layer], granularity: str, P: int, sources: dict[str, str]) -> str:
+    dom = DOMAIN[domain]
+    lines = ["# GENERATED by workloads/zoo_generate.py: do not edit; change the table in the script and re-run."]
+    lines += [f"# {h}" for h in header]
+    total_m = sum(s.macs for s in stages)
+    total_p = sum(s.params for s in stages)
+    lines.append(f"# Totals per {dom['unit']}: {total_m} MACs, {total_p} parameters; "
+                 f"{len(stages)} stages ({granularity} granularity).")
+    lines += [
+        "kind: workload",
+        f"name: {name}-p{P}",
+        f"description: {_q(f'{description}, split over {P} chiplets')}",
+        f"domain: {domain}",
+        f"unit: {dom['unit']}",
+        f"precision: {dom['precision']}",
+        f"input_shape: {_shape(input_shape)}",
+        "stages:",
+    ]
+    for nm, rep, s in compress(stages):
+        r = f", repeat: {rep}" if rep > 1 else ""
+        lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}, output_shape: {_shape(s.shape)}}}")
+    lines += [
+        f"partition: {{count: {P}}}",
+        "boundary:",
+        f"  precision: {dom['precision']}",
+        f"  timesteps: {TIMESTEPS}",
+        f"  firing_rate: {dom['firing_rate']}",
+        "  encoding: aer",
+        f"snn: {{timesteps: {TIMESTEPS}, firing_rate: {dom['snn_rate']}}}",
+        f"stream: {STREAM}",
+        "sources:",
+    ]
+    src = dict(sources)
+    src["boundary.firing_rate"] = (f"assumption (L): {dom['firing_rate']} spikes per boundary neuron per timestep, "
+                                   "no trace exists for this model; replace with a measured rate when one does")
+    src["snn.firing_rate"] = f"assumption (L): {dom['snn_rate']} for every stage in SNN-only mode"
+    src["stream"] = "small default stream for sweeps (64 inferences, closed loop, 4 in flight); override as needed"
+    for k, v in src.items():
+        lines.append(f"  {k}: {_q(v)}")
+    return "\n".join(lines) + "\n"
+
+
+COMMON_SOURCES = {
+    "counting": ("MACs: conv (Cout*Hout*Wout*Cin*k*k/groups), linear and attention matmuls only; not counted: biases, "
+                 "norms, activations, pooling, residual adds, softmax. Params: weights + biases + norm scale/shift "
+                 "(BatchNorm running stats are buffers, not counted), as PyTorch counts trainable parameters"),
+}
+
+
+def models() -> list[dict]:
+    """Every zoo model: its stages and the text that goes with it."""
+    out = []
+    for name, L, d in RWKV:
+        groups, names = build_rwkv(L, d)
+        stages, gran = choose_stages(groups, names)
+        out.append(dict(
+            name=name, domain="language", input_shape=(1,), stages=stages, granularity=gran,
+            description=f"RWKV-4 {L} layers x {d}, vocab {RWKV_VOCAB}, bf16, one token per sample",
+            header=[f"RWKV-4 (Pile) {L} x {d}, vocab {RWKV_VOCAB}; recurrent: per token the state per layer stays on its die.",
+                    "Per block: time-mix R,K,V,O 4 d^2 + channel-mix key d x 4d, value 4d x d, receptance d x d 9 d^2 = 13 d^2."],
+            sources={
+                "stages": (f"RWKV-4 block accounting (Peng et al. 2023, 'RWKV: Reinventing RNNs for the Transformer Era'): "
+                           f"13 d^2 MACs and 13 d^2 + 11 d params per block (11 d = time_mix_k/v/r, time_decay, time_first, "
+                           f"channel-mix time_mix_k/r, ln1, ln2); embedding {RWKV_VOCAB} x d lookup (0 MACs) + ln0; head "
+                           f"ln_out + untied d x {RWKV_VOCAB} (d*vocab MACs). The WKV recurrence and token shift are O(d) "
+                           f"per token and not counted as MACs"),
+                "totals": ("checked against Peng et al. 2023 Table 1 (parameters; FLOPs per token = 2 x MACs) within 2% by "
+                           "tests/test_zoo.py; note the '7B' model really has 7.39e9 parameters"),
+                "stages.embedding": ("weight_params holds the whole vocab x d table so the parameter total is right; the "
+                                     "engine streams a stage's weight_params every sample, so this stage's weight traffic "
+                                     "is overstated (a lookup reads only d weights per token)"),
+                "input_shape": "one token id per sample",
+            }))
+    for name, kind, blocks in RESNET:
+        groups, names = build_resnet(kind, blocks)
+        stages, gran = choose_stages(groups, names)
+        depth = 2 + sum(blocks) * (2 if kind == "basic" else 3)
+        src = {"stages": (f"layer shapes of He et al. 2016 (ResNet-{depth}, torchvision v1.5 layout), {IMAGE}x{IMAGE}; "
+                          "conv1 includes the 3x3/2 max-pool; a block's 1x1 projection shortcut is folded into its first "
+                          "conv's stage; fc includes the global average pool"),
+               **COMMON_SOURCES}
+        if gran == "layer":
+            src["stages.boundaries"] = ("per-layer stages: a cut after a block's conv1 (or conv2) also carries the block's "
+                                        "shortcut tensor, which one output_shape per stage cannot express; boundary "
+                                        "traffic at such a cut is underestimated")
+        out.append(dict(
+            name=name, domain="vision", input_shape=(3, IMAGE, IMAGE), stages=stages, granularity=gran,
+            description=f"ResNet-{depth}, {IMAGE}x{IMAGE}, int8",
+            header=[f"ResNet-{depth} at {IMAGE}x{IMAGE} ({kind} blocks {list(blocks)}), MACs/params from the conv shapes."],
+            sources=src))
+    for name, cfg, fcs in VGG:
+        groups, names = build_vgg(cfg, fcs)
+        stages, gran = choose_stages(groups, names)
+        n_conv = sum(1 for v in cfg if v != "M")
+        out.append(dict(
+            name=name, domain="vision", input_shape=(3, IMAGE, IMAGE), stages=stages, granularity=gran,
+            description=f"VGG-{n_conv + len(fcs) + 1}, {IMAGE}x{IMAGE}, int8",
+            header=[f"VGG-{n_conv + len(fcs) + 1} (config D) at {IMAGE}x{IMAGE}: {n_conv} 3x3 convs + {len(fcs) + 1} FC, "
+                    "each max-pool folded into the conv before it."],
+            sources={"stages": "layer shapes of Simonyan & Zisserman 2015 (configuration D), convs and FCs with biases, no BN",
+                     **COMMON_SOURCES}))
+    for name, patch, depth, d, mlp in VIT:
+        groups, names = build_vit(patch, depth, d, mlp)
+        stages, gran = choose_stages(groups, names)
+        T = (IMAGE // patch) ** 2 + 1
+        out.append(dict(
+            name=name, domain="vision", input_shape=(3, IMAGE, IMAGE), stages=stages, granularity=gran,
+            description=f"ViT-B/{patch}, {IMAGE}x{IMAGE}, {depth} layers x {d}, int8",
+            header=[f"ViT {depth} layers x {d}, MLP {mlp}, {T} tokens ({patch}x{patch} patches + class token).",
+                    "Pre-LN sub-layers (attention, MLP) are stages: a cut between them carries only the residual stream."],
+            sources={"stages": (f"Dosovitskiy et al. 2021 (ViT-B/{patch}): patch embed conv {patch}x{patch}/{patch}; per layer "
+                                f"QKV {T}x{d}x{3 * d}, attention 2*{T}^2*{d}, projection {T}x{d}^2, MLP 2*{T}x{d}x{mlp}; "
+                                "patch_embed also holds the class token and position embedding, head the final LayerNorm"),
+                     **COMMON_SOURCES}))
+    return out
+
+
+def generate(out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for m in models():
+        for P in PARTITIONS:
+            text = render(m["name"], m["domain"], m["description"], m["header"], m["input_shape"], m["stages"],
+                          m["granularity"], P, m["sources"])
+            path = out_dir / f"{m['name']}_p{P}.yaml"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "zoo", help="output directory")
+    args = ap.parse_args(argv)
+    for m in models():
+        print(f"{m['name']:12s} {sum(s.macs for s in m['stages']):>16,d} MACs {sum(s.params for s in m['stages']):>16,d} "
+              f"params  {len(m['stages'])} stages ({m['granularity']})")
+    paths = generate(args.out)
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
