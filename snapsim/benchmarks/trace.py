@@ -117,8 +117,44 @@ def _replay_memory(quick: bool) -> dict:
     }
 
 
+def _replay_cost(quick: bool) -> dict:
+    """Wall time of a run replaying a shipped trace against the same run with the statistical payload
+    model, both in the same process (median of repeats, trace opened and tables built beforehand, as in
+    a sweep)."""
+    import statistics
+
+    from ..config.load import SHIPPED_HWCONFIGS
+    from ..runner import Prepared, simulate
+
+    root = SHIPPED_HWCONFIGS.parent
+    reps = 3 if quick else 7
+    out: dict = {}
+    worst = 0.0
+    for name in ("digits_snap", "charlm_snap"):
+        prep = Prepared.load(str(root / "hwconfigs/packages/ucie-a-2x2.yaml"), str(root / f"workloads/{name}.yaml"),
+                             str(root / f"workloads/traces/{name}_l2.snaptrace"))
+        for mode in ("ann", "snn", "snap"):
+            prep.result(mode=mode)  # warm: open the trace, build its tables
+            hw, wl = prep.hardware(), prep.workload()
+            t_trace, t_stat = [], []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                prep.result(mode=mode)
+                t_trace.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                simulate(hw, wl, mode)
+                t_stat.append(time.perf_counter() - t0)
+            ratio = statistics.median(t_trace) / statistics.median(t_stat)
+            out[f"replay_cost_ratio_{name}_{mode}"] = ratio
+            worst = max(worst, ratio)
+    out["replay_cost_ratio_worst"] = worst
+    out["replay_cost_target_ratio"] = 1.5
+    return out
+
+
 def run(quick: bool = False) -> dict:
     out = _stats_throughput(quick)
+    out.update(_replay_cost(quick))
     out.update(_replay_memory(quick))
     out["stats_speedup_over_baseline"] = out["stats_popcount_mb_per_s"] / out["baseline_unpack_sum_mb_per_s"]
     out["meets_target"] = out["stats_popcount_mb_per_s"] >= out["target_mb_per_s"]
