@@ -154,7 +154,7 @@ class Simulation:
                 rate = self.wl.snn.firing_rate
                 acs = s.macs * B * rate
                 neurons = s.output_elements * B
-                w = min(acs, s.weight_params) * wbits  # event-driven weight fetch, each weight at most once
+                w = min(acs, s.weight_reads(B)) * wbits  # event-driven weight fetch, each weight at most once
                 act = (in_elems + s.output_elements) * B  # 1-bit spikes in and out
                 state = neurons * MEMBRANE_STATE_BITS
                 sram_r = in_elems * B + state + (w if on_die else 0)
@@ -166,9 +166,9 @@ class Simulation:
                 add("noc_bit_hops", noc.bit_hops(act))
             else:
                 abits = PRECISION_BITS[prec]
-                sram_r = in_elems * B * abits + (s.weight_params * wbits if on_die else 0)
+                sram_r = in_elems * B * abits + (s.weight_reads(B) * wbits if on_die else 0)
                 sram_w = s.output_elements * B * abits
-                dram = 0 if on_die else s.weight_params * wbits
+                dram = 0 if on_die else s.weight_reads(B) * wbits
                 add(f"mac.{prec}", s.macs * B)
                 t = max(compute.mac_ticks(s.macs * B, prec), memory.sram_ticks(sram_r + sram_w), memory.dram_ticks(dram))
                 add("noc_bit_hops", noc.bit_hops((in_elems + s.output_elements) * B * abits))

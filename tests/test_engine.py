@@ -103,3 +103,22 @@ def test_language_target_case_runs_quickly_enough_to_simulate(ucie_2x2, root):
     wl = load_workload(root / "workloads" / "lm_32x4096.yaml")
     r = Simulation(ucie_2x2, wl, "snap", seed=0).run()
     assert r.data["inferences"] == 1024 and len(r.latencies_ns) == 1024
+
+
+def test_lookup_stage_reads_only_its_rows(ucie_2x2):
+    from snapsim.config.workload import WorkloadConfig
+
+    def wl(reads):
+        stage = {"name": "embed", "macs": 0, "weight_params": 50_000_000, "output_shape": [1024]}
+        if reads is not None:
+            stage["weight_read_params_per_sample"] = reads
+        return WorkloadConfig.model_validate({
+            "kind": "workload", "name": "w", "input_shape": [1], "precision": "int8",
+            "stages": [stage, {"name": "fc", "macs": 1024 * 1024, "weight_params": 1024 * 1024, "output_shape": [1024]}],
+            "partition": {"count": 2}, "stream": {"inferences": 2, "batch": 4},
+        })
+
+    full = Simulation(ucie_2x2, wl(None), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
+    rows = Simulation(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
+    assert full == 2 * 50_000_000 * 8  # the whole table streams from DRAM once per inference
+    assert rows == 2 * 4 * 1024 * 8  # one 1024-wide row per sample

@@ -79,8 +79,9 @@ STREAM = "{inferences: 64, batch: 1, injection: closed, max_in_flight: 4}"
 class Layer:
     """One layer (or a fused group of layers): MACs and parameters per sample, output shape."""
 
-    def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...]):
+    def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...], reads: int | None = None):
         self.name, self.macs, self.params, self.shape = name, int(macs), int(params), tuple(int(x) for x in shape)
+        self.reads = reads  # weights read per sample when only part of them is (a lookup); None: all
 
 
 def conv(cin: int, cout: int, k: int, stride: int, pad: int, hin: int, groups: int = 1, bias: bool = False,
@@ -107,7 +108,7 @@ def pool_out(h: int, k: int, stride: int, pad: int) -> int:
 
 def build_rwkv(layers: int, d: int):
     V = RWKV_VOCAB
-    groups = [[Layer("embedding", 0, V * d + 2 * d, (d,))]]  # lookup (0 MACs) + ln0 applied to the embedding
+    groups = [[Layer("embedding", 0, V * d + 2 * d, (d,), reads=3 * d)]]  # lookup: one row + ln0 (0 MACs)
     for i in range(layers):
         # time mixing: receptance, key, value, output (4 d^2); time_mix_k/v/r, time_decay, time_first (5 d); ln1 (2 d)
         tm = Layer(f"block{i}_tmix", 4 * d * d, 4 * d * d + 5 * d + 2 * d, (d,))
@@ -205,7 +206,8 @@ def build_vit(patch: int, depth: int, d: int, mlp: int):
 def choose_stages(groups: list[list[Layer]], names: list[str]) -> tuple[list[Layer], str]:
     """One stage per block if that allows every partition count, else one stage per layer."""
     if len(groups) >= max(PARTITIONS):
-        stages = [Layer(nm, sum(x.macs for x in g), sum(x.params for x in g), g[-1].shape) for nm, g in zip(names, groups)]
+        stages = [Layer(nm, sum(x.macs for x in g), sum(x.params for x in g), g[-1].shape, g[0].reads if len(g) == 1 else None)
+                  for nm, g in zip(names, groups)]
         return stages, "block" if any(len(g) > 1 for g in groups) else "layer"
     return [x for g in groups for x in g], "layer"
 
@@ -261,7 +263,8 @@ def render(name: str, domain: str, description: str, header: list[str], input_sh
     ]
     for nm, rep, s in compress(stages):
         r = f", repeat: {rep}" if rep > 1 else ""
-        lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}, output_shape: {_shape(s.shape)}}}")
+        reads = "" if s.reads is None else f", weight_read_params_per_sample: {s.reads}"
+        lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}{reads}, output_shape: {_shape(s.shape)}}}")
     lines += [
         f"partition: {{count: {P}}}",
         "boundary:",
@@ -309,9 +312,8 @@ def models() -> list[dict]:
                            f"per token and not counted as MACs"),
                 "totals": ("checked against Peng et al. 2023 Table 1 (parameters; FLOPs per token = 2 x MACs) within 2% by "
                            "tests/test_zoo.py; note the '7B' model really has 7.39e9 parameters"),
-                "stages.embedding": ("weight_params holds the whole vocab x d table so the parameter total is right; the "
-                                     "engine streams a stage's weight_params every sample, so this stage's weight traffic "
-                                     "is overstated (a lookup reads only d weights per token)"),
+                "stages.embedding": ("weight_params holds the whole vocab x d table (it is stored); a lookup reads one "
+                                     "row plus ln0 per token: weight_read_params_per_sample 3 d"),
                 "input_shape": "one token id per sample",
             }))
     for name, kind, blocks in RESNET:

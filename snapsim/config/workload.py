@@ -22,7 +22,12 @@ class StageConfig(Strict):
     name: str
     repeat: PositiveInt = Field(1, description="Expand into NAME0..NAME{repeat-1}")
     macs: NonNegativeFloat = Field(description="Multiply-accumulates per sample")
-    weight_params: NonNegativeFloat = Field(0, description="Weights (parameters) read by this stage")
+    weight_params: NonNegativeFloat = Field(0, description="Weights (parameters) this stage stores")
+    weight_read_params_per_sample: NonNegativeFloat | None = Field(
+        None,
+        description="Weights read per sample when a stage reads only part of its weights (an embedding lookup "
+        "reads one row); default: all weight_params, read once per inference and shared by its batch",
+    )
     output_shape: list[PositiveInt] = Field(description="Output activation shape per sample, without batch")
 
 
@@ -114,7 +119,8 @@ class WorkloadConfig(Strict):
         for s in self.stages:
             for r in range(s.repeat):
                 name = s.name if s.repeat == 1 else f"{s.name}{r}"
-                out.append(Stage(name, float(s.macs), float(s.weight_params), tuple(s.output_shape)))
+                out.append(Stage(name, float(s.macs), float(s.weight_params), tuple(s.output_shape),
+                                 s.weight_read_params_per_sample))
         return out
 
     @property
@@ -140,13 +146,21 @@ class WorkloadConfig(Strict):
 class Stage:
     """One expanded stage (plain, hashable)."""
 
-    __slots__ = ("name", "macs", "weight_params", "output_shape")
+    __slots__ = ("name", "macs", "weight_params", "output_shape", "read_per_sample")
 
-    def __init__(self, name: str, macs: float, weight_params: float, output_shape: tuple[int, ...]):
+    def __init__(self, name: str, macs: float, weight_params: float, output_shape: tuple[int, ...],
+                 read_per_sample: float | None = None):
         self.name = name
         self.macs = macs
         self.weight_params = weight_params
         self.output_shape = output_shape
+        self.read_per_sample = read_per_sample
+
+    def weight_reads(self, batch: int) -> float:
+        """Weights read by one inference of ``batch`` samples."""
+        if self.read_per_sample is None:
+            return self.weight_params
+        return min(self.weight_params, self.read_per_sample * batch)
 
     @property
     def output_elements(self) -> int:
