@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .config.hardware import HardwareConfig
+from .config.hardware import ChipletConfig, HardwareConfig
 
-__all__ = ["Counts", "ENERGY_PARTS", "price"]
+__all__ = ["Counts", "ENERGY_PARTS", "cost_table", "price"]
 
 ENERGY_PARTS = ("compute", "sram", "dram", "noc", "d2d_dynamic", "d2d_static", "spike_codec")
 
@@ -42,36 +42,38 @@ class Counts:
         }
 
 
+def cost_table(c: ChipletConfig) -> dict[str, tuple[str, float]]:
+    """Action -> (energy part, pJ per action) for one chiplet."""
+    table = {f"mac.{prec}": ("compute", pj) for prec, pj in c.compute.energy_pj_per_mac.items()}
+    table.update(
+        {
+            "ac": ("compute", c.spiking.energy_pj_per_ac),
+            "neuron_update": ("compute", c.spiking.energy_pj_per_neuron_update),
+            "sram_read_bits": ("sram", c.sram.read_energy_pj_per_bit),
+            "sram_write_bits": ("sram", c.sram.write_energy_pj_per_bit),
+            "noc_bit_hops": ("noc", c.noc.energy_pj_per_bit_per_hop),
+            "encode_neuron_steps": ("spike_codec", c.codec.encode_energy_pj_per_neuron_step),
+            "decode_neuron_steps": ("spike_codec", c.codec.decode_energy_pj_per_neuron_step),
+            "codec_spikes": ("spike_codec", c.codec.energy_pj_per_spike),
+        }
+    )
+    if c.dram is not None:
+        table["dram_bits"] = ("dram", c.dram.energy_pj_per_bit)
+    return table
+
+
 def price(counts: Counts, hw: HardwareConfig) -> dict[str, float]:
     """Energy breakdown in pJ. Every part is a sum of count x cost; the total is the sum of the parts."""
     parts = dict.fromkeys(ENERGY_PARTS, 0.0)
     for cid, actions in counts.chip.items():
-        c = hw.chiplet_config(cid)
+        table = cost_table(hw.chiplet_config(cid))
         for action, n in actions.items():
             if n == 0:
                 continue
-            if action.startswith("mac."):
-                parts["compute"] += n * c.compute.energy_pj_per_mac[action[4:]]
-            elif action == "ac":
-                parts["compute"] += n * c.spiking.energy_pj_per_ac
-            elif action == "neuron_update":
-                parts["compute"] += n * c.spiking.energy_pj_per_neuron_update
-            elif action == "sram_read_bits":
-                parts["sram"] += n * c.sram.read_energy_pj_per_bit
-            elif action == "sram_write_bits":
-                parts["sram"] += n * c.sram.write_energy_pj_per_bit
-            elif action == "dram_bits":
-                parts["dram"] += n * c.dram.energy_pj_per_bit
-            elif action == "noc_bit_hops":
-                parts["noc"] += n * c.noc.energy_pj_per_bit_per_hop
-            elif action == "encode_neuron_steps":
-                parts["spike_codec"] += n * c.codec.encode_energy_pj_per_neuron_step
-            elif action == "decode_neuron_steps":
-                parts["spike_codec"] += n * c.codec.decode_energy_pj_per_neuron_step
-            elif action == "codec_spikes":
-                parts["spike_codec"] += n * c.codec.energy_pj_per_spike
-            else:
-                raise KeyError(f"no cost for action {action!r}")
+            if action not in table:
+                raise KeyError(f"chiplet {cid}: no cost for action {action!r}")
+            part, pj = table[action]
+            parts[part] += n * pj
     for name, bits in counts.link_wire_bits.items():
         parts["d2d_dynamic"] += bits * counts.link_energy_pj_per_bit[name]
         # mW x ns = pJ

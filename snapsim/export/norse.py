@@ -19,7 +19,7 @@ import torch
 
 from snapsim.errors import SnapsimError
 
-from .recorder import BoundaryRecorder, Tap, first_tensor
+from .recorder import BoundaryRecorder, Tap, first_tensor, package_version
 
 __all__ = ["NorseRecorder", "spiking_modules"]
 
@@ -83,13 +83,7 @@ class NorseRecorder(BoundaryRecorder):
             self.add_tap(name, path, **options)
 
     def framework_version(self) -> str:
-        norse, _, _ = _norse()
-        version = getattr(norse, "__version__", None)
-        if version is None:
-            from importlib.metadata import version as dist_version
-
-            version = dist_version("norse")
-        return str(version)
+        return package_version(_norse()[0], "norse")
 
     def record_batch(
         self,

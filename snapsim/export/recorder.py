@@ -82,6 +82,16 @@ def default_feature_names(rank: int) -> list[str]:
     return list(names.get(rank, [f"F{i}" for i in range(rank)]))
 
 
+def package_version(module: Any, distribution: str) -> str:
+    """A framework's version: its ``__version__``, else the installed distribution's metadata."""
+    version = getattr(module, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as dist_version
+
+        version = dist_version(distribution)
+    return str(version)
+
+
 @dataclass
 class Tap:
     """One recorded boundary.

@@ -20,7 +20,7 @@ import torch
 
 from snapsim.errors import SnapsimError
 
-from .recorder import BoundaryRecorder, Tap
+from .recorder import BoundaryRecorder, Tap, package_version
 
 __all__ = ["SpikingJellyRecorder", "spiking_modules", "step_mode_of"]
 
@@ -97,13 +97,7 @@ class SpikingJellyRecorder(BoundaryRecorder):
             self.add_tap(name, path, **options)
 
     def framework_version(self) -> str:
-        spikingjelly, _, _ = _sj()
-        version = getattr(spikingjelly, "__version__", None)
-        if version is None:
-            from importlib.metadata import version as dist_version
-
-            version = dist_version("spikingjelly")
-        return str(version)
+        return package_version(_sj()[0], "spikingjelly")
 
     def reset_state(self) -> None:
         """``functional.reset_net(net)``: membrane potentials back to their reset values."""
