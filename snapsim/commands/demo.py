@@ -42,6 +42,6 @@ def _main(args) -> int:
         out = Path(args.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         rc = sweep_cmd.run_from_demo(str(sweep_file), str(out / "demo_sweep.parquet"))
-        pareto_cmd.run_from_demo(str(out / "demo_sweep.parquet"), str(out / "demo_front.png"))
+        pareto_cmd.run_from_demo(str(out / "demo_sweep.parquet"), str(out / "demo_front.png"), ("--logx", "--logy"))
         return rc
     return 0
