@@ -12,9 +12,8 @@ to schedule events in, and the reference and fast fidelities see identical order
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 import simpy
 
 from .config.hardware import HardwareConfig, LinkConfig
@@ -71,7 +70,6 @@ class DirectedLink:
     payload_bits: int = 0
     wire_bits: int = 0
     used: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def busy_ticks(self) -> int:
@@ -176,9 +174,9 @@ class Network:
         a, b = msg.path[msg.hop], msg.path[msg.hop + 1]
         link = self.links[(a, b)]
         n = msg.n_flits if msg.hop == 0 else link.timing.flits(msg.payload_bits)
-        if n != msg.n_flits:
-            # A link with another flit size re-frames; keep flit-level cut-through only for equal framing.
-            msg.n_flits = n
+        # A link with another flit size re-frames the message: it leaves only once all of it has arrived
+        # (store-and-forward at that hop); equal framing keeps flit-level cut-through.
+        msg.n_flits = n
         link.messages += 1
         link.payload_bits += msg.payload_bits
         link.wire_bits += n * link.timing.flit_bits
@@ -210,8 +208,6 @@ class Network:
             last = ready_events[-1]
             ready_events = [last] * n
         if last_hop:
-            remaining = [n]
-
             def on_flit(k: int, start: int) -> None:
                 if k == n - 1:
                     self._at(start + tm.t_flit + tm.latency, 1, msg)

@@ -67,3 +67,22 @@ def test_every_message_arrives_once_and_bits_are_conserved(params, msgs):
         sent = sum(b for _t, _s, _d, b in msgs)
         assert sum(l.payload_bits for l in net.links.values()) == sent  # one hop each on a full graph
         assert sum(l.messages for l in net.links.values()) == len(msgs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 100_000), st.integers(0, 2), st.integers(0, 20_000)), min_size=1, max_size=15))
+def test_reframing_across_links_with_other_flit_sizes(msgs):
+    from snapsim.config.hardware import HardwareConfig
+
+    from helpers_sim import link_cfg
+
+    base = hardware({"kind": "mesh2d", "rows": 1, "cols": 3}, transit_hops=2)
+    wide = link_cfg(name="wide", flit_bytes=256, flit_overhead_bytes=16, lanes=32)
+    hw = HardwareConfig.model_validate({**base.model_dump(), "links": [{"between": [1, 2], "link": wide}]})
+    traffic = [(t, s, 2 if s != 2 else 0, b) for t, s, b in msgs]
+    fast, net = run_messages(hw, "fast", traffic)
+    ref, _ = run_messages(hw, "reference", traffic)
+    assert fast == ref
+    assert net.links[(1, 2)].timing.flit_bits == 256 * 8 and net.links[(0, 1)].timing.flit_bits == 64 * 8
+    for (t, s, d, b), done in zip(traffic, fast):
+        assert done > t
