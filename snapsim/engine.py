@@ -42,19 +42,24 @@ MEMBRANE_STATE_BITS = 16  # membrane potential kept per spiking neuron (read and
 class FifoServer:
     """A first-come-first-served unit with known service times (MAC array, encoder, decoder).
 
-    Work offered at ``now`` starts at ``max(now, free)`` and ends ``ticks`` later: the Lindley
-    recurrence, so one SimPy timeout per job replaces a resource request, a grant and a release.
-    Jobs are served in the order they are offered (SimPy's deterministic event order).
+    A job ready at tick ``ready`` starts at ``max(ready, free)`` and ends ``ticks`` later: the Lindley
+    recurrence, so the engine needs no SimPy event to queue or serve a job. Each server is fed by one
+    upstream (the source, a message stream, an encoder or a decoder, each itself FIFO), so jobs are
+    offered in non-decreasing ``ready`` order, which makes the recurrence exact; ``occupy`` checks it.
     """
 
-    __slots__ = ("free", "busy_ticks")
+    __slots__ = ("free", "busy_ticks", "_last_ready")
 
     def __init__(self) -> None:
         self.free = 0
         self.busy_ticks = 0
+        self._last_ready = 0
 
-    def occupy(self, now: int, ticks: int) -> tuple[int, int]:
-        start = now if now > self.free else self.free
+    def occupy(self, ready: int, ticks: int) -> tuple[int, int]:
+        if ready < self._last_ready:  # pragma: no cover - would be an engine bug
+            raise RuntimeError("FIFO server offered a job out of order")
+        self._last_ready = ready
+        start = ready if ready > self.free else self.free
         self.free = start + ticks
         self.busy_ticks += ticks
         return start, self.free
@@ -193,12 +198,6 @@ class Simulation:
 
     # ---------------------------------------------------------------------------------------- process
 
-    def _use(self, server: FifoServer, ticks: int):
-        now = self.env.now
-        _start, end = server.occupy(now, ticks)
-        if end > now:
-            yield self.env.timeout(end - now)
-
     def _charge(self, p: int) -> None:
         """One more run of partition ``p``'s work (its actions are added once, at the end of the run)."""
         self._runs[p] += 1
@@ -220,37 +219,46 @@ class Simulation:
                 self.counts.add(cid, action, bits)
                 self.counts.add(cid, "noc_bit_hops", Noc(self.hw.chiplet_config(cid)).bit_hops(bits))
 
-    def _inference(self, i: int, slot=None):
-        env = self.env
-        self.inject_tick[i] = env.now
-        P = len(self.parts)
+    def _start_inference(self, i: int) -> None:
+        """Inference ``i`` enters partition 0 now. Jobs then move by callbacks: a server computes when a
+        job ends (no event), and the message, encoder frames or completion are scheduled at that tick."""
+        now = self.env.now
+        self.inject_tick[i] = now
         if self.mode == "snn":
-            yield env.all_of([env.process(self._snn_step(i, t)) for t in range(self.T)])
+            state = [self.T, now]  # timestep jobs still running, latest finish
+            for t in range(self.T):
+                self._snn_job(0, i, t, now, state)
         else:
-            for p in range(P):
-                yield from self._use(self.compute_res[self.cids[p]], self.costs[p].ticks)
-                self._charge(p)
-                if p == P - 1:
-                    break
-                if self.mode == "ann":
-                    bits = self.payload.message_payload_bits(p, i, 0)
-                    self._moved(p, bits)
-                    yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
-                else:
-                    yield from self._snap_boundary(p, i)
-        self.done_tick[i] = env.now
-        if slot is not None:
-            self._slots.release(slot)
+            self._job(0, i, now)
 
-    def _snn_step(self, i: int, t: int):
-        P = len(self.parts)
-        for p in range(P):
-            yield from self._use(self.compute_res[self.cids[p]], self.costs[p].ticks)
-            self._charge(p)
-            if p < P - 1:
-                bits = self.payload.message_payload_bits(p, i, t)
-                self._moved(p, self.boundaries[p].neurons * self.batch)  # spikes move on die as 1-bit frames
-                yield self.net.send(self.cids[p], self.cids[p + 1], bits).done
+    def _job(self, p: int, i: int, ready: int) -> None:
+        """ann/snap: inference ``i`` is ready at partition ``p`` at tick ``ready``."""
+        _start, end = self.compute_res[self.cids[p]].occupy(ready, self.costs[p].ticks)
+        self._charge(p)
+        if p == len(self.parts) - 1:
+            self._finish(i, end)
+        elif self.mode == "ann":
+            bits = self.payload.message_payload_bits(p, i, 0)
+            self._moved(p, bits)
+            self.net.send(self.cids[p], self.cids[p + 1], bits, at=end,
+                          on_done=lambda _m: self._job(p + 1, i, self.env.now))
+        else:
+            self._snap_boundary(p, i, end)
+
+    def _snn_job(self, p: int, i: int, t: int, ready: int, state: list) -> None:
+        """snn: timestep ``t`` of inference ``i`` is ready at partition ``p``; timesteps pipeline."""
+        _start, end = self.compute_res[self.cids[p]].occupy(ready, self.costs[p].ticks)
+        self._charge(p)
+        if p < len(self.parts) - 1:
+            bits = self.payload.message_payload_bits(p, i, t)
+            self._moved(p, self.boundaries[p].neurons * self.batch)  # spikes move on die as 1-bit frames
+            self.net.send(self.cids[p], self.cids[p + 1], bits, at=end,
+                          on_done=lambda _m: self._snn_job(p + 1, i, t, self.env.now, state))
+            return
+        state[0] -= 1
+        state[1] = max(state[1], end)
+        if state[0] == 0:
+            self._finish(i, state[1])
 
     def _spikes(self, b: int, i: int, t: int) -> float:
         f = getattr(self.payload, "message_spikes", None)
@@ -259,47 +267,55 @@ class Simulation:
         bp = self.boundaries[b]
         return bp.neurons * self.batch * bp.firing_rate
 
-    def _snap_boundary(self, b: int, i: int):
+    def _snap_boundary(self, b: int, i: int, ready: int) -> None:
         """Encoder on the source die emits one spike frame per timestep (each sent as soon as encoded);
         the decoder on the destination die finishes one step after the last frame arrives."""
-        env = self.env
         src, dst = self.cids[b], self.cids[b + 1]
         bp = self.boundaries[b]
         pipe, step, dec_ticks = self._codec_ticks[b]
         self._moved(b, bp.neurons * self.batch * PRECISION_BITS[self.wl.precision])
-        group = Group(bp.timesteps, env.event())
-        start, _end = self.encoder_res[src].occupy(env.now, pipe + bp.timesteps * step)
+
+        def decoded() -> None:
+            _s, end = self.decoder_res[dst].occupy(self.env.now, dec_ticks)
+            self._job(b + 1, i, end)
+
+        group = Group(bp.timesteps, decoded)
+        start, _end = self.encoder_res[src].occupy(ready, pipe + bp.timesteps * step)
         spikes = 0.0
         for t in range(bp.timesteps):
             self.net.send(src, dst, self.payload.message_payload_bits(b, i, t), at=start + pipe + (t + 1) * step,
                           group=group)
             spikes += self._spikes(b, i, t)
         self.counts.add(src, "codec_spikes", spikes)
-        yield group.event
-        yield from self._use(self.decoder_res[dst], dec_ticks)
+
+    def _finish(self, i: int, end: int) -> None:
+        """Inference ``i`` leaves the last partition at tick ``end``."""
+        self.done_tick[i] = end
+        s = self.wl.stream
+        if s.injection == "closed" and self._next < s.inferences:
+            nxt = self._next
+            self._next += 1
+            self.env.timeout(end - self.env.now).callbacks.append(lambda _e: self._start_inference(nxt))
 
     def _source(self):
         s = self.wl.stream
         env = self.env
         if s.injection == "closed":
-            self._slots = simpy.Resource(env, s.max_in_flight)
-            for i in range(s.inferences):
-                req = self._slots.request()
-                yield req
-                env.process(self._inference(i, req))
-        elif s.injection == "periodic":
-            gap = ns_to_ticks(s.interval_ns)
-            for i in range(s.inferences):
-                env.process(self._inference(i))
-                if i + 1 < s.inferences:
-                    yield env.timeout(gap)
+            first = min(s.max_in_flight, s.inferences)
+            self._next = first
+            for i in range(first):
+                self._start_inference(i)
+            return
+        self._next = s.inferences
+        if s.injection == "periodic":
+            gaps = [ns_to_ticks(s.interval_ns)] * s.inferences
         else:
             rng = np.random.default_rng([self.seed, 1_000_003])
-            gaps = np.rint(rng.exponential(s.interval_ns * 1000.0, size=s.inferences)).astype(np.int64)
-            for i in range(s.inferences):
-                env.process(self._inference(i))
-                if i + 1 < s.inferences:
-                    yield env.timeout(int(gaps[i + 1]))
+            gaps = np.rint(rng.exponential(s.interval_ns * 1000.0, size=s.inferences)).astype(np.int64).tolist()
+        for i in range(s.inferences):
+            self._start_inference(i)
+            if i + 1 < s.inferences:
+                yield env.timeout(int(gaps[i + 1]))
 
     # -------------------------------------------------------------------------------------------- run
 

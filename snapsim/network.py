@@ -32,13 +32,14 @@ def _order(item: tuple) -> tuple:
 
 
 class Group:
-    """Completion of several messages at once: ``event`` fires when the last of ``remaining`` arrives."""
+    """Completion of several messages at once: ``on_done()`` is called when the last of ``remaining``
+    arrives (at the end of that tick, in message order)."""
 
-    __slots__ = ("remaining", "event")
+    __slots__ = ("remaining", "on_done")
 
-    def __init__(self, remaining: int, event: simpy.Event):
+    def __init__(self, remaining: int, on_done):
         self.remaining = remaining
-        self.event = event
+        self.on_done = on_done
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Message:
     done: simpy.Event | None
     inject_tick: int
     group: Group | None = None
+    on_done: object = None  # callable(message), instead of the done event
     hop: int = 0
     ready: FlitTimes | None = None  # fast: flit ready times at the current hop
     ready_events: list | None = None  # reference: per-flit ready events at the current hop
@@ -123,15 +125,18 @@ class Network:
 
     # ------------------------------------------------------------------------------------------ sending
 
-    def send(self, src: int, dst: int, payload_bits: int, at: int | None = None, group: Group | None = None) -> Message:
-        """Inject a message now (or at tick ``at`` >= now). ``message.done`` fires when its last flit is
-        received at ``dst``; with a ``group``, the group's event fires when all its messages are received."""
+    def send(self, src: int, dst: int, payload_bits: int, at: int | None = None, group: Group | None = None,
+             on_done=None) -> Message:
+        """Inject a message now (or at tick ``at`` >= now). When its last flit is received at ``dst``:
+        ``on_done(message)`` is called if given, else the group is counted down if given, else
+        ``message.done`` (a SimPy event) fires."""
         path = self.route(src, dst)
         env = self.env
         tick = env.now if at is None else at
         first = self.links[(path[0], path[1])]
         n = first.timing.flits(payload_bits)
-        msg = Message(self._seq, src, dst, int(payload_bits), n, path, None if group else env.event(), tick, group=group)
+        event = None if (group is not None or on_done is not None) else env.event()
+        msg = Message(self._seq, src, dst, int(payload_bits), n, path, event, tick, group=group, on_done=on_done)
         self._seq += 1
         if self.fidelity == "fast":
             msg.ready = FlitTimes(tick, 0, n)
@@ -160,13 +165,14 @@ class Network:
         for _seq, kind, msg in batch:
             if kind == 1:
                 msg.done_tick = self.env.now
-                group = msg.group
-                if group is None:
-                    msg.done.succeed(msg)
+                if msg.on_done is not None:
+                    msg.on_done(msg)
+                elif msg.group is not None:
+                    msg.group.remaining -= 1
+                    if msg.group.remaining == 0:
+                        msg.group.on_done()
                 else:
-                    group.remaining -= 1
-                    if group.remaining == 0:
-                        group.event.succeed()
+                    msg.done.succeed(msg)
             else:
                 self._start_hop(msg)
 

@@ -122,3 +122,21 @@ def test_lookup_stage_reads_only_its_rows(ucie_2x2):
     rows = Simulation(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
     assert full == 2 * 50_000_000 * 8  # the whole table streams from DRAM once per inference
     assert rows == 2 * 4 * 1024 * 8  # one 1024-wide row per sample
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_open_loop_injection(ucie_2x2, root, mode):
+    # periodic arrivals far apart: every inference finds an empty package and takes the zero-load latency
+    wl = load_workload(root / "workloads" / "resnet18_imagenet.yaml",
+                       {"stream.inferences": 5, "stream.injection": "periodic", "stream.interval_ns": 1e8})
+    r = Simulation(ucie_2x2, wl, mode, seed=2).run()
+    zero = r.data["analytical"]["zero_load_latency_ns"]
+    assert all(x == pytest.approx(zero, abs=1e-9) for x in r.latencies_ns)
+    # Poisson arrivals at a high rate queue up: later inferences wait, none beats the zero-load bound
+    wl = load_workload(root / "workloads" / "resnet18_imagenet.yaml",
+                       {"stream.inferences": 30, "stream.injection": "poisson", "stream.interval_ns": 1000.0})
+    a = Simulation(ucie_2x2, wl, mode, seed=2).run()
+    b = Simulation(ucie_2x2, wl, mode, seed=2).run()
+    assert a.to_json() == b.to_json()
+    assert a.latencies_ns.min() >= a.data["analytical"]["zero_load_latency_ns"] - 1e-9
+    assert a.latencies_ns.max() > 5 * a.data["analytical"]["zero_load_latency_ns"]
