@@ -73,14 +73,9 @@ class NorseRecorder(BoundaryRecorder):
             taps = list(neurons)
         super().__init__(net, (), port=port, time_mode=time_mode, timesteps=timesteps,  # type: ignore[arg-type]
                          **defaults)
-        items = taps.items() if isinstance(taps, Mapping) else ((str(p), str(p)) for p in taps)
-        for name, target in items:
-            if isinstance(target, Tap):
-                self.add_tap(target)
-                continue
-            path = self._module_path(target)
-            options = {"time_mode": neurons[path][1]} if port == "output" and path in neurons else {}
-            self.add_tap(name, path, **options)
+        self._add_framework_taps(
+            taps, lambda path: {"time_mode": neurons[path][1]} if port == "output" and path in neurons else {}
+        )
 
     def framework_version(self) -> str:
         return package_version(_norse()[0], "norse")

@@ -392,6 +392,17 @@ class BoundaryRecorder:
 
     # -- batches -------------------------------------------------------------------------------------
 
+    def _add_framework_taps(self, taps, options_for) -> None:
+        """Add taps given as ``{name: module or path or Tap}`` or a sequence of paths; for a path tap,
+        ``options_for(path)`` gives the framework's per-module tap options (time mode, spike value)."""
+        items = taps.items() if isinstance(taps, Mapping) else ((str(p), str(p)) for p in taps)
+        for name, target in items:
+            if isinstance(target, Tap):
+                self.add_tap(target)
+                continue
+            path = self._module_path(target)
+            self.add_tap(name, path, **options_for(path))
+
     def framework_version(self) -> str:
         """Version string of the framework that ran the model."""
         return torch.__version__

@@ -85,20 +85,18 @@ class SnnTorchRecorder(BoundaryRecorder):
                 raise SnapsimError("the network has no snnTorch spiking neurons; name the modules to tap")
             taps = list(neurons)
         super().__init__(net, (), port=port, timesteps=timesteps, **defaults)  # type: ignore[arg-type]
-        items = taps.items() if isinstance(taps, Mapping) else ((str(p), str(p)) for p in taps)
         native = _native_types()
-        for name, target in items:
-            if isinstance(target, Tap):
-                self.add_tap(target)
-                continue
-            path = self._module_path(target)
+
+        def options_for(path: str) -> dict[str, Any]:
             module = self._resolve(path)
             options: dict[str, Any] = {}
             if port == "output" and path in neurons:
                 options["spike_value"] = spike_value_of(module)
                 if isinstance(module, native):
                     options["time_mode"] = "native"
-            self.add_tap(name, path, **options)
+            return options
+
+        self._add_framework_taps(taps, options_for)
 
     def framework_version(self) -> str:
         return str(_snn().__version__)

@@ -86,15 +86,11 @@ class SpikingJellyRecorder(BoundaryRecorder):
         modes = {step_mode_of(m) for m in neurons.values()} - {None}
         fallback = time_mode or ("native" if modes == {"m"} else "stack")
         super().__init__(net, (), port=port, time_mode=fallback, timesteps=timesteps, **defaults)  # type: ignore[arg-type]
-        items = taps.items() if isinstance(taps, Mapping) else ((str(p), str(p)) for p in taps)
-        for name, target in items:
-            if isinstance(target, Tap):
-                self.add_tap(target)
-                continue
-            path = self._module_path(target)
+        def options_for(path: str) -> dict:
             mode = step_mode_of(self._resolve(path))
-            options = {"time_mode": {"s": "stack", "m": "native"}[mode]} if mode and time_mode is None else {}
-            self.add_tap(name, path, **options)
+            return {"time_mode": {"s": "stack", "m": "native"}[mode]} if mode and time_mode is None else {}
+
+        self._add_framework_taps(taps, options_for)
 
     def framework_version(self) -> str:
         return package_version(_sj()[0], "spikingjelly")
