@@ -9,7 +9,7 @@ import numpy as np
 
 from .energy import ENERGY_PARTS
 
-__all__ = ["RunResult", "format_comparison"]
+__all__ = ["RunResult", "format_comparison", "write_parquet"]
 
 _SCALARS = (
     "mode",
@@ -59,12 +59,6 @@ class RunResult:
             row[f"trace_{k}"] = v
         return row
 
-    def write_parquet(self, path: str | Path) -> None:
-        import pandas as pd
-
-        df = pd.DataFrame([self.flat()])
-        df["config_json"] = json.dumps(self.data["config"], sort_keys=True)
-        df.to_parquet(path, index=False)
 
     def summary(self) -> str:
         d = self.data
@@ -90,6 +84,15 @@ class RunResult:
                     f"  {l['name']:<10} {l['preset']:<22} {l['messages']:>9} {l['bits']:>14,} {100 * l['utilization']:6.2f}%"
                 )
         return "\n".join(lines)
+
+
+def write_parquet(results: list["RunResult"], path: str | Path) -> None:
+    """One row per result (its flat metrics) plus the resolved configs as JSON."""
+    import pandas as pd
+
+    df = pd.DataFrame([r.flat() for r in results])
+    df["config_json"] = [json.dumps(r.data["config"], sort_keys=True) for r in results]
+    df.to_parquet(path, index=False)
 
 
 def _ns(x: float) -> str:

@@ -518,7 +518,7 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
                           "ann_d2d_energy_share", "ann_d2d_dynamic_share", "ann_dram_energy_share"]]), ""]
     if len(regime):
         lines += ["## Regime map (part `regime`)", "",
-                  f"Where SNAP reaches the paper's figures and where it loses, per model; `energy/ann` = energy(ANN)/energy(SNAP) etc., min/max over the (firing rate, timesteps) grid, and how many grid points reach the paper's figure or lose:", "",
+                  "Where SNAP reaches the paper's figures and where it loses, per model; `energy/ann` = energy(ANN)/energy(SNAP) etc., min/max over the (firing rate, timesteps) grid, and how many grid points reach the paper's figure or lose:", "",
                   md_table(regime), ""]
     lines += ["## Accuracy axis (SNAP trace replay)", "",
               md_table(acc[["task", "level", "link", "encoding", "trace_accuracy", "firing_rate", "d2d_bits_per_inf",

@@ -59,9 +59,6 @@ class Topology:
                 add(a, b)
         return e
 
-    def neighbours(self, a: int, b: int) -> bool:
-        return (min(a, b), max(a, b)) in set(self.edges)
-
     def route(self, src: int, dst: int) -> list[int]:
         """Chiplets visited from src to dst, both included."""
         if src == dst:

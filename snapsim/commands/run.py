@@ -7,7 +7,7 @@ import json
 from ..engine import MODES
 from ..errors import SnapsimError
 from ..network import FIDELITIES
-from ..results import format_comparison
+from ..results import format_comparison, write_parquet
 
 
 def add_parser(sub) -> None:
@@ -65,11 +65,7 @@ def _main(args) -> int:
         for m in modes
     ]
     if args.out:
-        import pandas as pd
-
-        df = pd.DataFrame([r.flat() for r in results])
-        df["config_json"] = [json.dumps(r.data["config"], sort_keys=True) for r in results]
-        df.to_parquet(args.out, index=False)
+        write_parquet(results, args.out)
     if args.json:
         if len(results) == 1:
             print(results[0].to_json())

@@ -109,9 +109,6 @@ class FlitTimes:
             return self.arr
         return self.first + np.arange(self.n, dtype=np.int64) * self.spacing
 
-    def tolist(self) -> list[int]:
-        return [int(x) for x in self.to_array()]
-
 
 def _lindley(ready: np.ndarray, free: int, t: int) -> np.ndarray:
     """start_k = max(ready_k, start_{k-1} + t) with start_{-1} + t = free, vectorised."""
