@@ -123,7 +123,7 @@ class Simulation:
 
     def _boundary_payload(self, b: int) -> BoundaryPayload:
         spec = self.wl.boundary_spec(b)
-        neurons = self.parts[b][-1].output_elements
+        neurons = self.parts[b][-1].live_elements  # the output plus any live skip tensor (residual shortcut)
         path = f"boundaries.{b}" if b in self.wl.boundaries else "boundary"
         if self.mode == "ann":
             prec = spec.precision or self.wl.precision

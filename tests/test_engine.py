@@ -90,6 +90,25 @@ def test_dense_ann_boundary_bits_are_exact(ucie_2x2, resnet):
     assert r.data["d2d_payload_bits_per_inf"] == expected
 
 
+def test_a_live_shortcut_crosses_the_boundary_with_the_output(ucie_2x2, resnet):
+    """A cut inside a residual block also carries the shortcut (skip_elements): dense bits grow by exactly
+    its size in ann, the spike neurons in snap, and the analytical zero-load latency follows."""
+    cut = resnet.partitions()[0][-1].name
+    base = resnet.model_dump()
+    skip = 3 * 28 * 28
+    with_skip = resnet.model_copy(update={"stages": [
+        s.model_copy(update={"skip_elements": skip}) if s.name == cut else s for s in resnet.stages]})
+    assert with_skip.partitions()[0][-1].live_elements == with_skip.partitions()[0][-1].output_elements + skip
+    a0 = Simulation(ucie_2x2, resnet, "ann").run()
+    a1 = Simulation(ucie_2x2, with_skip, "ann").run()
+    assert a1.data["d2d_payload_bits_per_inf"] - a0.data["d2d_payload_bits_per_inf"] == skip * 8
+    assert a1.latencies_ns[0] == pytest.approx(a1.data["analytical"]["zero_load_latency_ns"], abs=1e-9)
+    assert a1.latencies_ns[0] > a0.latencies_ns[0]
+    s1 = Simulation(ucie_2x2, with_skip, "snap")
+    assert s1.boundaries[0].neurons == Simulation(ucie_2x2, resnet, "snap").boundaries[0].neurons + skip
+    assert resnet.model_dump() == base  # the original workload is untouched
+
+
 def test_snap_crosses_fewer_bits_than_ann_at_low_rate(ucie_2x2, lm):
     ann = Simulation(ucie_2x2, lm, "ann").run().data
     snap = Simulation(ucie_2x2, lm, "snap").run().data

@@ -20,7 +20,14 @@ PARTS = (2, 4, 8, 16)
 # Published totals per sample: (MACs, parameters).
 # Vision: torchvision model cards / the papers (MACs per 224x224 image).
 # RWKV-4: Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", Table 1: parameters and FLOPs per
-# token (MACs = FLOPs / 2).
+# token (MACs = FLOPs / 2). How these six rows were checked (2026-11-27): the paper's own parameter formula
+# 2VD + 13D^2 L + D(11L + 4) (quoted from the arXiv text in BlinkDL/RWKV-LM discussion #176) evaluated at the
+# Hugging Face checkpoints' config.json values (RWKV/rwkv-4-{430m,3b,7b,14b}-pile, rwkv-raven-1b5, rwkv-4-world-169m
+# layout; vocab 50277, untied head, FFN 4D) reproduces every parameter figure to the 4 digits printed, and so does
+# sum(p.numel()) of transformers 5.24's RwkvForCausalLM built from those configs on the meta device (169,342,464;
+# 430,397,440; 1,515,106,304; 2,984,627,200; 7,392,649,216; 14,148,597,760: exactly the formula). FLOPs per token
+# = 2 x (13 D^2 L + V D), the matmul MACs, matches every FLOPs figure to 4 digits. The formula tests below pin
+# this without the paper's rounding.
 PUBLISHED = {
     "resnet18": (1.82e9, 11.69e6),
     "resnet50": (4.11e9, 25.56e6),
@@ -72,6 +79,28 @@ def test_counts_match_published(path):
         assert params == pytest.approx(NOMINAL[model], rel=0.02)
 
 
+# Hyper-parameters of the released RWKV-4 Pile checkpoints (Hugging Face config.json: num_hidden_layers,
+# hidden_size; vocab_size 50277), written here independently of the generator's table.
+RWKV_CONFIGS = {"rwkv-0.17b": (12, 768), "rwkv-0.43b": (24, 1024), "rwkv-1.5b": (24, 2048), "rwkv-3b": (32, 2560),
+                "rwkv-7b": (32, 4096), "rwkv-14b": (40, 5120)}
+RWKV_VOCAB = 50277
+
+
+@pytest.mark.parametrize("model", sorted(RWKV_CONFIGS))
+def test_rwkv_counts_equal_the_paper_formula_exactly(model):
+    """Parameters = 2VD + 13D^2 L + D(11L + 4) (Peng et al. 2023, the formula behind Table 1; equal to
+    RwkvForCausalLM's parameter count), matmul MACs per token = 13 D^2 L + V D (embedding lookup free)."""
+    L, D = RWKV_CONFIGS[model]
+    V = RWKV_VOCAB
+    for P in PARTS:
+        macs, params = _totals(ZOO / f"{model}_p{P}.yaml")
+        assert params == 2 * V * D + 13 * D * D * L + D * (11 * L + 4)
+        assert macs == 13 * D * D * L + V * D
+        # and the paper's printed FLOPs per token (4 significant digits) is 2 x these MACs
+        assert 2 * macs == pytest.approx(2 * PUBLISHED[model][0], rel=5e-4)
+        assert params == pytest.approx(PUBLISHED[model][1], rel=5e-4)
+
+
 def test_rwkv_7b_nominal_gap_is_what_the_paper_says():
     macs, params = _totals(ZOO / "rwkv-7b_p2.yaml")
     assert 0.05 < params / 7e9 - 1 < 0.06
@@ -119,3 +148,20 @@ def test_generator_is_deterministic(tmp_path):
     gen.generate(tmp_path / "b")
     for p in sorted((tmp_path / "a").iterdir()):
         assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes()
+
+
+def test_resnet_cuts_inside_a_block_carry_the_shortcut():
+    """ResNet-18 has per-layer stages: a cut after a block's conv1 carries conv1's output and the block's
+    shortcut (its output shape), a cut after conv2 (the add) only the block output."""
+    wl = load_workload(ZOO / "resnet18_p16.yaml")
+    stages = {s.name: s for s in wl.expanded_stages()}
+    for name, s in stages.items():
+        if name.startswith("layer") and name.endswith("_conv1"):
+            block_out = stages[name.replace("_conv1", "_conv2")].output_elements
+            assert s.skip_elements == block_out and s.live_elements == s.output_elements + block_out
+        else:
+            assert s.skip_elements == 0
+    cuts = [p[-1] for p in wl.partitions()[:-1]]
+    assert any(c.skip_elements for c in cuts)  # the 16-way split does cut inside blocks
+    assert stages["layer2_0_conv1"].skip_elements == 128 * 28 * 28  # after the stride-2 projection
+

@@ -79,9 +79,11 @@ STREAM = "{inferences: 64, batch: 1, injection: closed, max_in_flight: 4}"
 class Layer:
     """One layer (or a fused group of layers): MACs and parameters per sample, output shape."""
 
-    def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...], reads: int | None = None):
+    def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...], reads: int | None = None,
+                 skip: int = 0):
         self.name, self.macs, self.params, self.shape = name, int(macs), int(params), tuple(int(x) for x in shape)
         self.reads = reads  # weights read per sample when only part of them is (a lookup); None: all
+        self.skip = int(skip)  # elements of a residual shortcut still live after this layer (crosses a cut here)
 
 
 def conv(cin: int, cout: int, k: int, stride: int, pad: int, hin: int, groups: int = 1, bias: bool = False,
@@ -137,15 +139,19 @@ def build_resnet(kind: str, blocks: tuple[int, ...]):
             if kind == "basic":
                 m1, p1, h1 = conv(cin, width, 3, stride, 1, h)
                 m2, p2, h2 = conv(width, width, 3, 1, 1, h1)
-                # the shortcut conv runs beside conv1 (same output shape), folded into conv1's stage
-                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1)),
+                # the shortcut conv runs beside conv1 (same output shape), folded into conv1's stage; until the
+                # residual add after conv2 the shortcut tensor (the block's output shape) is live beside conv1's
+                # output, so a cut after conv1 carries both
+                skip = cout * h2 * h2
+                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1), skip=skip),
                           Layer(f"{base}_conv2", m2, p2, (width, h2, h2))]
             else:
                 m1, p1, h1 = conv(cin, width, 1, 1, 0, h)
                 m2, p2, h2 = conv(width, width, 3, stride, 1, h1)
                 m3, p3, h3 = conv(width, cout, 1, 1, 0, h2)
-                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1)),
-                          Layer(f"{base}_conv2", m2, p2, (width, h2, h2)),
+                skip = cout * h3 * h3
+                layers = [Layer(f"{base}_conv1", m1 + dm, p1 + dp, (width, h1, h1), skip=skip),
+                          Layer(f"{base}_conv2", m2, p2, (width, h2, h2), skip=skip),
                           Layer(f"{base}_conv3", m3, p3, (cout, h3, h3))]
             h = layers[-1].shape[-1]
             groups.append(layers)
@@ -223,7 +229,7 @@ def compress(stages: list[Layer]) -> list[tuple[str, int, Layer]]:
         if m:
             base = m.group(1)
             while (j < len(stages) and stages[j].name == f"{base}{j - i}" and stages[j].macs == s.macs
-                   and stages[j].params == s.params and stages[j].shape == s.shape):
+                   and stages[j].params == s.params and stages[j].shape == s.shape and stages[j].skip == s.skip):
                 j += 1
         if j - i >= 2:
             out.append((base, j - i, s))
@@ -264,7 +270,9 @@ def render(name: str, domain: str, description: str, header: list[str], input_sh
     for nm, rep, s in compress(stages):
         r = f", repeat: {rep}" if rep > 1 else ""
         reads = "" if s.reads is None else f", weight_read_params_per_sample: {s.reads}"
-        lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}{reads}, output_shape: {_shape(s.shape)}}}")
+        skip = f", skip_elements: {s.skip}" if s.skip else ""
+        lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}{reads}, "
+                     f"output_shape: {_shape(s.shape)}{skip}}}")
     lines += [
         f"partition: {{count: {P}}}",
         "boundary:",
@@ -325,9 +333,9 @@ def models() -> list[dict]:
                           "conv's stage; fc includes the global average pool"),
                **COMMON_SOURCES}
         if gran == "layer":
-            src["stages.boundaries"] = ("per-layer stages: a cut after a block's conv1 (or conv2) also carries the block's "
-                                        "shortcut tensor, which one output_shape per stage cannot express; boundary "
-                                        "traffic at such a cut is underestimated")
+            src["stages.skip_elements"] = ("per-layer stages: until a block's residual add, its shortcut tensor (the "
+                                           "block's output shape, after the projection when there is one) is live, so "
+                                           "a cut after conv1 (or conv2) carries it beside the layer output")
         out.append(dict(
             name=name, domain="vision", input_shape=(3, IMAGE, IMAGE), stages=stages, granularity=gran,
             description=f"ResNet-{depth}, {IMAGE}x{IMAGE}, int8",
@@ -360,6 +368,25 @@ def models() -> list[dict]:
     return out
 
 
+def _with_cut_comments(text: str, path: Path, domain: str) -> str:
+    """State each boundary of the file: where snapsim cuts (MAC-balanced), what crosses and at what firing rate."""
+    from snapsim.config import load_workload  # the cuts are snapsim's own, computed from the file just written
+
+    wl = load_workload(path)
+    rate = DOMAIN[domain]["firing_rate"]
+    notes = ["# Boundaries (MAC-balanced cuts as snapsim computes them; every boundary uses the `boundary:` settings,",
+             f"# firing rate {rate} per neuron per timestep, an assumption: no trace exists for this model):"]
+    for b, part in enumerate(wl.partitions()[:-1]):
+        last = part[-1]
+        what = f"output {_shape(last.output_shape)}"
+        if last.skip_elements:
+            what += f" + shortcut {last.skip_elements}"
+        notes.append(f"#   {b}: after {last.name}: {last.live_elements} elements per {wl.unit} ({what})")
+    lines = text.splitlines()
+    at = lines.index("boundary:")
+    return "\n".join(lines[:at] + notes + lines[at:]) + "\n"
+
+
 def generate(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -370,6 +397,7 @@ def generate(out_dir: Path) -> list[Path]:
                           m["granularity"], P, m["sources"])
             path = out_dir / f"{m['name']}_p{P}.yaml"
             path.write_text(text, encoding="utf-8")
+            path.write_text(_with_cut_comments(text, path, m["domain"]), encoding="utf-8")
             written.append(path)
     return written
 

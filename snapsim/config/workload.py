@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from .hardware import Precision, Strict
 
@@ -29,6 +29,11 @@ class StageConfig(Strict):
         "reads one row); default: all weight_params, read once per inference and shared by its batch",
     )
     output_shape: list[PositiveInt] = Field(description="Output activation shape per sample, without batch")
+    skip_elements: NonNegativeInt = Field(
+        0,
+        description="Elements per sample of other tensors still live after this stage (a residual shortcut "
+        "waiting for its add); a die boundary placed right after the stage carries them with the output",
+    )
 
 
 class BoundarySpec(Strict):
@@ -120,7 +125,7 @@ class WorkloadConfig(Strict):
             for r in range(s.repeat):
                 name = s.name if s.repeat == 1 else f"{s.name}{r}"
                 out.append(Stage(name, float(s.macs), float(s.weight_params), tuple(s.output_shape),
-                                 s.weight_read_params_per_sample))
+                                 s.weight_read_params_per_sample, s.skip_elements))
         return out
 
     @property
@@ -146,15 +151,16 @@ class WorkloadConfig(Strict):
 class Stage:
     """One expanded stage (plain, hashable)."""
 
-    __slots__ = ("name", "macs", "weight_params", "output_shape", "read_per_sample")
+    __slots__ = ("name", "macs", "weight_params", "output_shape", "read_per_sample", "skip_elements")
 
     def __init__(self, name: str, macs: float, weight_params: float, output_shape: tuple[int, ...],
-                 read_per_sample: float | None = None):
+                 read_per_sample: float | None = None, skip_elements: int = 0):
         self.name = name
         self.macs = macs
         self.weight_params = weight_params
         self.output_shape = output_shape
         self.read_per_sample = read_per_sample
+        self.skip_elements = skip_elements
 
     def weight_reads(self, batch: int) -> float:
         """Weights read by one inference of ``batch`` samples."""
@@ -165,6 +171,12 @@ class Stage:
     @property
     def output_elements(self) -> int:
         return math.prod(self.output_shape)
+
+    @property
+    def live_elements(self) -> int:
+        """Elements per sample that cross a die boundary placed right after this stage: the output plus any
+        skip tensor (residual shortcut) still waiting for its consumer."""
+        return math.prod(self.output_shape) + self.skip_elements
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, macs={self.macs:g})"
