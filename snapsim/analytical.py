@@ -38,14 +38,21 @@ def message_zero_load_ticks(path: Sequence[LinkTiming], transit: Sequence[int], 
 
     ``transit[h]`` is the die-crossing time before hop ``h+1``. Exact when no hop's credits bind and
     all hops frame the message into the same number of flits:
-    ``sum(t_h + L_h) + sum(transit) + (n - 1) * max(t_h)``. For a single credit-bound hop it is
-    ``n t + L + floor((n-1)/C) * (rtt - C t)``.
+    ``sum(t_h + L_h) + sum(transit) + max_j (W_j + (n - 1) t_j)``, where ``W_j`` is the sum of the wake
+    latencies of hops ``0..j`` (idle power-managed links are asleep; 0 for always-on links): the head
+    waits ``wake_h`` at every hop, and the tail leaves hop ``j`` ``(n-1) t_j`` after the head did. Without
+    power states this is ``sum(t_h + L_h) + sum(transit) + (n - 1) max(t_h)``. For a single credit-bound
+    hop it is ``wake + n t + L + floor((n-1)/C) * (rtt - C t)``.
     """
+    wakes = [tm.wake if tm.sleep_after is not None else 0 for tm in path]
     if len(path) == 1 and path[0].credits_bind:
         tm = path[0]
-        return n_flits * tm.t_flit + tm.latency + ((n_flits - 1) // tm.credits) * (tm.credit_rtt - tm.credits * tm.t_flit)
+        return (wakes[0] + n_flits * tm.t_flit + tm.latency
+                + ((n_flits - 1) // tm.credits) * (tm.credit_rtt - tm.credits * tm.t_flit))
+    cum = np.cumsum(wakes)
     return (
-        sum(tm.t_flit + tm.latency for tm in path) + sum(transit) + (n_flits - 1) * max(tm.t_flit for tm in path)
+        sum(tm.t_flit + tm.latency for tm in path) + sum(transit)
+        + max(int(cum[j]) + (n_flits - 1) * tm.t_flit for j, tm in enumerate(path))
     )
 
 
@@ -55,19 +62,25 @@ def message_recurrence(
     """Reference recurrence, flit by flit in plain Python: arrival tick of each message's last flit.
 
     ``messages`` are ``(ready_tick, n_flits)`` in service order on an otherwise idle route. This is the
-    link model's definition written out directly (no SimPy, no numpy), used as the golden model.
+    link model's definition written out directly (no SimPy, no numpy), used as the golden model. A
+    power-managed link is asleep from tick 0 and ``sleep_after`` ticks after its lanes last became free;
+    a head flit that finds it asleep waits ``wake`` ticks.
     """
     ready_lists = [[r] * n for r, n in messages]
     done = [0] * len(messages)
     for h, tm in enumerate(path):
         free = 0
+        used = False
         starts_all: list[int] = []
         nxt = []
         for m, ready in enumerate(ready_lists):
             out = []
-            for r in ready:
+            for j, r in enumerate(ready):
                 k = len(starts_all)
                 s = max(r, free)
+                if j == 0 and tm.sleep_after is not None and (not used or r > free + tm.sleep_after):
+                    s = max(s, r + tm.wake)
+                used = True
                 if k >= tm.credits:
                     s = max(s, starts_all[k - tm.credits] + tm.credit_rtt)
                 starts_all.append(s)

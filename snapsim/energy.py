@@ -25,9 +25,11 @@ class Counts:
 
     chip: dict[int, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     link_wire_bits: dict[str, int] = field(default_factory=dict)
-    link_idle_ns: dict[str, float] = field(default_factory=dict)
+    link_idle_ns: dict[str, float] = field(default_factory=dict)  # idle and awake
+    link_asleep_ns: dict[str, float] = field(default_factory=dict)  # in the low-power state
     link_energy_pj_per_bit: dict[str, float] = field(default_factory=dict)
     link_idle_power_mw: dict[str, float] = field(default_factory=dict)
+    link_sleep_power_mw: dict[str, float] = field(default_factory=dict)
 
     def add(self, cid: int, action: str, n: float) -> None:
         self.chip[cid][action] += n
@@ -36,7 +38,8 @@ class Counts:
         return {
             "chiplets": {str(c): dict(sorted(a.items())) for c, a in sorted(self.chip.items())},
             "links": {
-                name: {"wire_bits": self.link_wire_bits[name], "idle_ns": self.link_idle_ns[name]}
+                name: {"wire_bits": self.link_wire_bits[name], "idle_ns": self.link_idle_ns[name],
+                       "asleep_ns": self.link_asleep_ns.get(name, 0.0)}
                 for name in sorted(self.link_wire_bits)
             },
         }
@@ -78,5 +81,6 @@ def price(counts: Counts, hw: HardwareConfig) -> dict[str, float]:
         parts["d2d_dynamic"] += bits * counts.link_energy_pj_per_bit[name]
         # mW x ns = pJ
         parts["d2d_static"] += counts.link_idle_ns[name] * counts.link_idle_power_mw[name]
+        parts["d2d_static"] += counts.link_asleep_ns.get(name, 0.0) * counts.link_sleep_power_mw.get(name, 0.0)
     parts["total"] = sum(parts[p] for p in ENERGY_PARTS)
     return parts

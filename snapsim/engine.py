@@ -337,11 +337,17 @@ class Simulation:
         makespan = max(1, end - start)
         links = []
         for link in self.net.used_links():
-            idle_ns = ticks_to_ns(max(0, makespan - link.busy_ticks))
+            power = link.server.power
+            # a power-managed link sleeps from tick 0 until its first message, so [0, start) is sleep too
+            asleep = 0 if power.sleep_after is None else power.asleep_total(end) - start
+            asleep = min(max(0, asleep), max(0, makespan - link.busy_ticks))
+            idle_ns = ticks_to_ns(max(0, makespan - link.busy_ticks - asleep))
             self.counts.link_wire_bits[link.name] = link.wire_bits
             self.counts.link_idle_ns[link.name] = idle_ns
+            self.counts.link_asleep_ns[link.name] = ticks_to_ns(asleep)
             self.counts.link_energy_pj_per_bit[link.name] = link.cfg.energy_pj_per_bit
             self.counts.link_idle_power_mw[link.name] = link.cfg.idle_power_mw
+            self.counts.link_sleep_power_mw[link.name] = link.cfg.sleep_power_mw
             links.append(
                 {
                     "name": link.name,
@@ -351,6 +357,8 @@ class Simulation:
                     "payload_bits": link.payload_bits,
                     "bits": link.wire_bits,
                     "busy_ns": ticks_to_ns(link.busy_ticks),
+                    "asleep_ns": ticks_to_ns(asleep),
+                    "wakes": power.wakes,
                     "utilization": link.busy_ticks / makespan,
                 }
             )

@@ -159,3 +159,43 @@ def test_open_loop_injection(ucie_2x2, root, mode):
     assert a.to_json() == b.to_json()
     assert a.latencies_ns.min() >= a.data["analytical"]["zero_load_latency_ns"] - 1e-9
     assert a.latencies_ns.max() > 5 * a.data["analytical"]["zero_load_latency_ns"]
+
+
+# ------------------------------------------------------------------------------------- link power states
+
+
+@pytest.fixture(scope="module")
+def ucie_2x2_sleepy(root):
+    from snapsim.config import load_hardware
+
+    return load_hardware(root / "hwconfigs" / "packages" / "ucie-a-2x2.yaml",
+                         {"link.sleep_after_idle_ns": 20.0, "link.wake_latency_ns": 5.0, "link.sleep_power_mw": 1.5})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_power_managed_links_time_and_energy(ucie_2x2, ucie_2x2_sleepy, resnet, mode):
+    """With link power states: inference 0 still takes exactly the zero-load latency (every hop wakes),
+    both fidelities agree, each used link's busy + awake-idle + asleep time is the makespan, and its static
+    energy is idle power x awake-idle time + sleep power x asleep time."""
+    r = Simulation(ucie_2x2_sleepy, resnet, mode, seed=2).run()
+    ref = Simulation(ucie_2x2_sleepy, resnet, mode, seed=2, fidelity="reference").run().data
+    d = r.data
+    assert r.latencies_ns[0] == pytest.approx(d["analytical"]["zero_load_latency_ns"], abs=1e-9)
+    for k in ("fidelity", "config_hash"):
+        ref.pop(k)
+    assert json.dumps({k: v for k, v in d.items() if k not in ("fidelity", "config_hash")}, sort_keys=True) == \
+        json.dumps(ref, sort_keys=True)
+    counts = d["counts"]["links"]
+    link_cfg = ucie_2x2_sleepy.link
+    static = 0.0
+    assert {l["name"] for l in d["links"]} == set(counts)
+    for l in d["links"]:
+        c = counts[l["name"]]
+        assert l["wakes"] >= 1 and l["asleep_ns"] > 0 and c["asleep_ns"] == l["asleep_ns"]
+        assert l["busy_ns"] + l["asleep_ns"] + c["idle_ns"] == pytest.approx(d["makespan_ns"], rel=1e-12)
+        static += c["idle_ns"] * link_cfg.idle_power_mw + c["asleep_ns"] * link_cfg.sleep_power_mw
+    assert d["energy_breakdown_pj"]["d2d_static"] == pytest.approx(static / resnet.stream.inferences, rel=1e-9)
+    # always-on links on the same package burn more static energy and are never slower
+    on = Simulation(ucie_2x2, resnet, mode, seed=2).run()
+    assert d["energy_breakdown_pj"]["d2d_static"] < on.data["energy_breakdown_pj"]["d2d_static"]
+    assert min(r.latencies_ns) >= min(on.latencies_ns)

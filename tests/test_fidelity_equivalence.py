@@ -19,6 +19,13 @@ link_params = st.fixed_dictionaries(
         "rx_buffer_flits": st.integers(1, 40),
     }
 )
+# link power states: none (always on), or asleep after an idle time with a wake latency
+power_params = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries({"sleep_after_idle_ns": st.sampled_from([0.0, 3.0, 40.0, 500.0]),
+                           "wake_latency_ns": st.sampled_from([0.0, 0.5, 7.0, 120.0]),
+                           "sleep_power_mw": st.just(1.0)}),
+)
 
 messages = st.lists(
     st.tuples(st.integers(0, 200_000), st.integers(0, 3), st.integers(0, 3), st.integers(0, 20_000)),
@@ -28,9 +35,9 @@ messages = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(link_params, messages, st.sampled_from(["mesh2d", "ring"]), st.integers(0, 4))
-def test_fast_equals_reference_on_random_traffic(params, msgs, topo, transit):
-    params = dict(params, flit_overhead_bytes=min(4, params["flit_bytes"] - 1))
+@given(link_params, messages, st.sampled_from(["mesh2d", "ring"]), st.integers(0, 4), power_params)
+def test_fast_equals_reference_on_random_traffic(params, msgs, topo, transit, power):
+    params = dict(params, flit_overhead_bytes=min(4, params["flit_bytes"] - 1), **power)
     topology = {"kind": "mesh2d", "rows": 2, "cols": 2} if topo == "mesh2d" else {"kind": "ring", "chiplets": 4}
     hw = hardware(topology, transit_hops=transit, **params)
     msgs = [(t, s, d if d != s else (s + 1) % 4, b) for t, s, d, b in msgs]
@@ -40,13 +47,15 @@ def test_fast_equals_reference_on_random_traffic(params, msgs, topo, transit):
     for key, lf in net_f.links.items():
         lr = net_r.links[key]
         assert (lf.flits, lf.busy_ticks, lf.wire_bits, lf.payload_bits) == (lr.flits, lr.busy_ticks, lr.wire_bits, lr.payload_bits)
+        pf, pr = lf.server.power, lr.server.power
+        assert (pf.last_free, pf.asleep_ticks, pf.wakes) == (pr.last_free, pr.asleep_ticks, pr.wakes)
 
 
 @settings(max_examples=60, deadline=None)
 @given(link_params, st.lists(st.tuples(st.integers(0, 50_000), st.integers(0, 30_000)), min_size=1, max_size=20),
-       st.integers(1, 3), st.integers(0, 4))
-def test_single_flow_equals_plain_recurrence(params, msgs, hops, transit_hops):
-    params = dict(params, flit_overhead_bytes=min(4, params["flit_bytes"] - 1))
+       st.integers(1, 3), st.integers(0, 4), power_params)
+def test_single_flow_equals_plain_recurrence(params, msgs, hops, transit_hops, power):
+    params = dict(params, flit_overhead_bytes=min(4, params["flit_bytes"] - 1), **power)
     hw = hardware({"kind": "mesh2d", "rows": 1, "cols": 4}, transit_hops=transit_hops, hop_latency_ns=0.5, **params)
     tm = LinkTiming.from_config(hw.link)
     msgs = sorted(msgs)

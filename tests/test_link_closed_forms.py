@@ -99,3 +99,53 @@ def test_poisson_arrivals_match_md1_mean_wait():
     assert wait.min() >= 0
     expected = md1_mean_wait_ticks(service, rho / service)
     assert wait.mean() == pytest.approx(expected, rel=0.05)
+
+
+# ------------------------------------------------------------------------------------- link power states
+
+POWER = dict(sleep_after_idle_ns=50.0, wake_latency_ns=8.0, sleep_power_mw=0.5)
+
+
+@pytest.mark.parametrize("fid", FIDS)
+def test_a_sleeping_link_adds_its_wake_latency_once(fid):
+    """Asleep from tick 0: the first message pays wake + PHY + serialization; a message within
+    sleep_after of the link going idle pays nothing extra; one after it pays the wake again."""
+    hw = two_chiplets(flit_bytes=64, flit_overhead_bytes=4, phy_latency_ns=3.5, **POWER)
+    tm = LinkTiming.from_config(hw.link)
+    assert (tm.sleep_after, tm.wake) == (50_000, 8_000)
+    n = 5
+    bits = n * 60 * 8
+    alone = tm.wake + tm.latency + n * tm.t_flit
+    assert message_zero_load_ticks([tm], [], n) == alone
+    free = 1000 + tm.wake + n * tm.t_flit  # lanes free after the first message
+    near, far = free + tm.sleep_after, free + tm.sleep_after + 1  # last awake tick, first asleep tick
+    done, net = run_messages(hw, fid, [(1000, 0, 1, bits), (near, 0, 1, bits), (far + 10**6, 0, 1, bits)])
+    assert done[0] - 1000 == alone
+    assert done[1] - near == alone - tm.wake
+    assert done[2] - (far + 10**6) == alone
+    power = net.links[(0, 1)].server.power
+    assert power.wakes == 2
+    free2 = near + n * tm.t_flit
+    assert power.asleep_ticks == 1000 + (far + 10**6 - (free2 + tm.sleep_after))
+
+
+@pytest.mark.parametrize("fid", FIDS)
+def test_multi_hop_wake_closed_form(fid):
+    """Every hop of an idle route wakes as the head arrives: latency = sum(t + L) + transits +
+    max_j (wake_0 + ... + wake_j + (n - 1) t_j)."""
+    hw = hardware({"kind": "mesh2d", "rows": 1, "cols": 4}, transit_hops=3, hop_latency_ns=0.5, **POWER)
+    tm = LinkTiming.from_config(hw.link)
+    for n_flits in (1, 7, 50):
+        lat = run_messages(hw, fid, [(0, 0, 3, n_flits * 60 * 8)])[0][0]
+        assert lat == 3 * (tm.t_flit + tm.latency) + 2 * 1500 + 3 * tm.wake + (n_flits - 1) * tm.t_flit
+        assert lat == message_zero_load_ticks([tm] * 3, [1500] * 2, n_flits)
+
+
+def test_power_states_config_is_checked():
+    from snapsim.config.hardware import LinkConfig
+
+    from helpers_sim import link_cfg
+
+    with pytest.raises(ValueError, match="wake_latency_ns is set but sleep_after_idle_ns is not"):
+        LinkConfig.model_validate(link_cfg(wake_latency_ns=3.0))
+    assert LinkTiming.from_config(LinkConfig.model_validate(link_cfg())).sleep_after is None

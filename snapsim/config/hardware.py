@@ -59,6 +59,15 @@ class LinkConfig(Strict):
         None, description="Latency of a credit return from RX to TX; default phy_latency_ns"
     )
     idle_power_mw: NonNegativeFloat = Field(description="Static power of one direction while the link idles")
+    sleep_after_idle_ns: NonNegativeFloat | None = Field(
+        None,
+        description="Link power state: after this long idle the direction enters its low-power state "
+        "(clock-gated idle, L1-like); default none: always on",
+    )
+    sleep_power_mw: NonNegativeFloat = Field(0.0, description="Power of one direction in its low-power state")
+    wake_latency_ns: NonNegativeFloat = Field(
+        0.0, description="Exit latency: a head flit arriving at a sleeping link waits this long before it can start"
+    )
     sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
 
     @model_validator(mode="after")
@@ -67,6 +76,10 @@ class LinkConfig(Strict):
             raise ValueError(
                 f"flit_overhead_bytes must be smaller than flit_bytes ({self.flit_bytes}); got {self.flit_overhead_bytes}"
             )
+        if self.sleep_after_idle_ns is None:
+            for f in ("sleep_power_mw", "wake_latency_ns"):
+                if getattr(self, f):
+                    raise ValueError(f"{f} is set but sleep_after_idle_ns is not: the link never sleeps")
         return self
 
     @property

@@ -15,6 +15,10 @@ The model (both fidelities):
   received and the credit takes ``L_credit`` to return). It is received at ``start_k + t_flit + L``.
 * Messages are served whole and in arrival order of their head flit (wormhole: once a message's head
   wins the link, the link carries its flits until the tail). Ties are broken by the dispatcher.
+* Power states (optional, ``sleep_after_idle_ns``): the lanes sleep once idle for ``sleep_after`` ticks
+  (and from tick 0 until first used); a head flit that finds them asleep waits ``wake`` ticks, i.e. the
+  lanes are free at ``max(free, head + wake)``. Sleep time is charged at ``sleep_power_mw`` instead of
+  ``idle_power_mw`` (:class:`LinkPower`).
 
 ``ReferenceLink`` makes every flit a SimPy event (a process that waits for each flit, takes a credit
 from a ``simpy.Container`` and holds the lanes). ``FastLink`` computes a whole message at once: in
@@ -33,7 +37,7 @@ import simpy
 from ..config.hardware import LinkConfig
 from ..units import ns_to_ticks
 
-__all__ = ["LinkTiming", "FlitTimes", "FastLink", "ReferenceLink", "flits_for_bits"]
+__all__ = ["LinkTiming", "LinkPower", "FlitTimes", "FastLink", "ReferenceLink", "flits_for_bits"]
 
 _NEG = -(2**62)
 
@@ -48,6 +52,8 @@ class LinkTiming:
     credits: int
     flit_bits: int
     payload_bits_per_flit: int
+    sleep_after: int | None = None  # idle ticks before the low-power state; None: always on
+    wake: int = 0  # ticks from a head flit at a sleeping link to the link able to send
 
     @classmethod
     def from_config(cls, cfg: LinkConfig) -> "LinkTiming":
@@ -56,7 +62,9 @@ class LinkTiming:
         t_flit = max(1, int(math.ceil(transfers * 1000.0 / cfg.rate_gtps - 1e-9)))
         lat = ns_to_ticks(cfg.phy_latency_ns)
         clat = lat if cfg.credit_latency_ns is None else ns_to_ticks(cfg.credit_latency_ns)
-        return cls(t_flit, lat, clat, cfg.rx_buffer_flits, flit_bits, cfg.payload_bytes_per_flit * 8)
+        sleep = None if cfg.sleep_after_idle_ns is None else ns_to_ticks(cfg.sleep_after_idle_ns)
+        return cls(t_flit, lat, clat, cfg.rx_buffer_flits, flit_bits, cfg.payload_bytes_per_flit * 8, sleep,
+                   ns_to_ticks(cfg.wake_latency_ns))
 
     @property
     def credit_rtt(self) -> int:
@@ -110,6 +118,42 @@ class FlitTimes:
         return self.first + np.arange(self.n, dtype=np.int64) * self.spacing
 
 
+class LinkPower:
+    """Power state of one link direction, shared by both fidelities.
+
+    The lanes fall asleep ``sleep_after`` ticks after they last became free (and are asleep from tick 0
+    until first used). A message whose head reaches a sleeping link waits ``wake`` ticks before its first
+    flit can start; a link does not sleep while it carries a message. ``sleep_after is None``: always on.
+    """
+
+    __slots__ = ("sleep_after", "wake", "last_free", "asleep_ticks", "wakes")
+
+    def __init__(self, timing: LinkTiming):
+        self.sleep_after = timing.sleep_after
+        self.wake = timing.wake
+        self.last_free: int | None = None  # tick the lanes last became free; None: never used
+        self.asleep_ticks = 0  # completed sleep intervals
+        self.wakes = 0
+
+    def head_arrives(self, now: int) -> int:
+        """The head of the next message is at the link at ``now``: the earliest tick the link can send."""
+        if self.sleep_after is None:
+            return now
+        slept_from = 0 if self.last_free is None else self.last_free + self.sleep_after
+        if self.last_free is not None and now <= slept_from:
+            return now  # awake (or still busy: last_free >= now)
+        self.asleep_ticks += now - slept_from
+        self.wakes += 1
+        return now + self.wake
+
+    def asleep_total(self, end: int) -> int:
+        """Ticks asleep up to ``end``, including a sleep still running at ``end``."""
+        if self.sleep_after is None:
+            return 0
+        slept_from = 0 if self.last_free is None else self.last_free + self.sleep_after
+        return self.asleep_ticks + max(0, end - slept_from)
+
+
 def _lindley(ready: np.ndarray, free: int, t: int) -> np.ndarray:
     """start_k = max(ready_k, start_{k-1} + t) with start_{-1} + t = free, vectorised."""
     k = np.arange(len(ready), dtype=np.int64) * t
@@ -127,12 +171,15 @@ class FastLink:
         self._hist = np.full(timing.credits, _NEG, dtype=np.int64) if timing.credits_bind else None
         self.busy_ticks = 0
         self.flits_sent = 0
+        self.power = LinkPower(timing)
 
     def serve(self, ready: FlitTimes) -> FlitTimes:
         """Schedule a message whose flits become ready at ``ready``; returns the flit start times."""
         tm = self.timing
         t = tm.t_flit
         n = ready.n
+        if tm.sleep_after is not None:  # a sleeping link wakes first: its lanes are free only after that
+            self.free = max(self.free, self.power.head_arrives(ready.first))
         if self._hist is None and ready.arr is None:
             if ready.spacing <= t:
                 starts = FlitTimes(max(ready.first, self.free), t, n)
@@ -145,6 +192,7 @@ class FastLink:
         else:
             starts = FlitTimes.from_array(self._credit_limited(ready.to_array()))
         self.free = starts.last + t
+        self.power.last_free = self.free
         self.busy_ticks += n * t
         self.flits_sent += n
         return starts
@@ -181,6 +229,7 @@ class ReferenceLink:
         self.queue: simpy.Store = simpy.Store(env)
         self.busy_ticks = 0
         self.flits_sent = 0
+        self.power = LinkPower(timing)
         env.process(self._run())
 
     def submit(self, n: int, ready_events, on_flit) -> None:
@@ -197,10 +246,16 @@ class ReferenceLink:
                 ev = ready_events[k] if ready_events is not None else None
                 if ev is not None and not ev.processed:
                     yield ev
+                if k == 0 and tm.sleep_after is not None:  # the head is here: wake a sleeping link first
+                    wake_done = self.power.head_arrives(env.now)
+                    if wake_done > env.now:
+                        yield env.timeout(wake_done - env.now)
                 yield self.credits.get(1)
                 start = env.now
                 yield env.timeout(tm.t_flit)
                 self.busy_ticks += tm.t_flit
                 self.flits_sent += 1
+                if k == n - 1:
+                    self.power.last_free = env.now
                 env.timeout(tm.latency + tm.credit_latency).callbacks.append(self._return_credit)
                 on_flit(k, start)
