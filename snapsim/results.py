@@ -78,10 +78,14 @@ class RunResult:
             lines.append(f"  {part:<12} {_pj(v):>12}  {100 * v / total:5.1f}%")
         lines.append(f"D2D bits per inference {d['d2d_bits_per_inf']:,.0f} (payload {d['d2d_payload_bits_per_inf']:,.0f})")
         if d["links"]:
-            lines.append(f"  {'link':<10} {'preset':<22} {'messages':>9} {'bits':>14} {'util':>7}")
+            sleeps = any(l.get("wakes", 0) for l in d["links"])  # power states on: show time asleep too
+            extra = f" {'asleep':>7} {'wakes':>7}" if sleeps else ""
+            lines.append(f"  {'link':<10} {'preset':<22} {'messages':>9} {'bits':>14} {'util':>7}{extra}")
             for l in d["links"]:
+                extra = f" {100 * l['asleep_ns'] / d['makespan_ns']:6.2f}% {l['wakes']:>7}" if sleeps else ""
                 lines.append(
-                    f"  {l['name']:<10} {l['preset']:<22} {l['messages']:>9} {l['bits']:>14,} {100 * l['utilization']:6.2f}%"
+                    f"  {l['name']:<10} {l['preset']:<22} {l['messages']:>9} {l['bits']:>14,} "
+                    f"{100 * l['utilization']:6.2f}%{extra}"
                 )
         return "\n".join(lines)
 

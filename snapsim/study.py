@@ -9,12 +9,16 @@
 * ``regime``: one mid-size model, sweeping link lanes (bandwidth) x link pJ/bit, and boundary firing
   rate x timesteps, to map where SNAP wins and where it loses;
 * ``accuracy``: the shipped SNAP traces (four sparsity levels each of a digits MLP and a char-LM)
-  replayed in snap mode on a few link presets, with a three-objective Pareto front per task.
+  replayed in snap mode on a few link presets, with a three-objective Pareto front per task;
+* ``chiplets``: a few models each split over 2, 4, 8 and 16 partitions (zoo ``_p2`` ... ``_p16``), one
+  partition per die of a 16-die package (``xsr-serdes-4x4``, the first P dies of a neighbour chain), on a
+  few link presets in both memory scenarios: how SNAP's margin changes with the number of dies.
 
 Outputs (under ``out_dir``): ``runs.csv`` (one row per run, identified by ``run_id``), ``gains.csv``
 (per case the ratios of the ann, snn and snap runs named by ``run_id_ann/_snn/_snap``),
-``size_trend.csv``, ``regime.csv``, ``accuracy.csv``, ``accuracy_front.csv``, ``summary.md`` and PNG
-figures. Everything is deterministic: fixed seed, runs in a fixed order, results gathered in order.
+``size_trend.csv``, ``regime.csv``, ``accuracy.csv``, ``accuracy_front.csv``, ``chiplets.csv``,
+``summary.md`` and PNG figures. Everything is deterministic: fixed seed, runs in a fixed order, results
+gathered in order.
 """
 
 from __future__ import annotations
@@ -68,6 +72,13 @@ class StudySize:
     trace_encodings: tuple[str, ...] = ("bitmap", "aer")
     levels: tuple[int, ...] = (0, 1, 2, 3)
     partitions: int = 4
+    #: part ``chiplets``: each model over every partition count (zoo ``MODEL_p{P}.yaml``), partition p on
+    #: die mapping[p] of this package (mapping[:P] is a neighbour chain for every P), per link x scenario
+    chiplet_package: str = "hwconfigs/packages/xsr-serdes-4x4.yaml"
+    chiplet_models: tuple[str, ...] = ()
+    chiplet_partitions: tuple[int, ...] = (2, 4, 8, 16)
+    chiplet_links: tuple[str, ...] = ()
+    chiplet_scenarios: tuple[str, ...] = ("shipped", "weights-on-die")
 
 
 _RWKV = ("rwkv-0.17b", "rwkv-0.43b", "rwkv-1.5b", "rwkv-3b", "rwkv-7b", "rwkv-14b")
@@ -88,6 +99,10 @@ SIZES: dict[str, StudySize] = {
         regime_timesteps=(4, 16),
         trace_links=("ucie-advanced-32g", "lr-serdes-board-112g"),
         trace_inferences=8,
+        chiplet_models=("rwkv-0.17b", "resnet18"),
+        chiplet_partitions=(2, 16),
+        chiplet_links=("lr-serdes-board-112g",),
+        chiplet_scenarios=("shipped", "weights-on-die"),
     ),
     "default": StudySize(
         package="hwconfigs/packages/xsr-serdes-1x4.yaml",
@@ -103,6 +118,10 @@ SIZES: dict[str, StudySize] = {
         regime_timesteps=(1, 2, 4, 8, 16),
         trace_links=("ucie-advanced-32g", "xsr-serdes-112g", "lr-serdes-board-112g"),
         trace_inferences=32,
+        chiplet_models=("rwkv-0.43b", "rwkv-7b", "resnet50", "vit-b16"),
+        chiplet_partitions=(2, 4, 8, 16),
+        chiplet_links=("ucie-advanced-32g", "lr-serdes-board-112g"),
+        chiplet_scenarios=("shipped", "weights-on-die"),
     ),
 }
 
@@ -121,6 +140,7 @@ class StudyResult:
     regime: pd.DataFrame
     accuracy: pd.DataFrame
     accuracy_front: pd.DataFrame
+    chiplets: pd.DataFrame
     summary: str
     files: dict[str, Path] = field(default_factory=dict)
     elapsed_s: float = 0.0
@@ -142,15 +162,29 @@ def _prepared(hw: str, wl: str):
     return _PREPARED[key]
 
 
+#: resolved (frozen) hardware per (package file, overrides), shared by every workload and mode run on it: a
+#: ``link.preset`` override re-reads the preset YAML files on each resolution, which cost more than the run
+_HARDWARE: dict[tuple[str, str], Any] = {}
+
+
+def _hardware(p, hw_file: str, hw_ov: dict):
+    key = (hw_file, json.dumps(hw_ov, sort_keys=True))
+    if key not in _HARDWARE:
+        _HARDWARE[key] = p.hardware(hw_ov)
+    return _HARDWARE[key]
+
+
 def _execute(spec: dict) -> dict:
     """One run: the spec's metadata plus ``RunResult.flat()``; an error is recorded, not raised."""
+    from .runner import simulate
+
     p = _prepared(spec["hw_file"], spec["wl_file"])
     hw_ov, wl_ov = dict(spec["hw_overrides"]), dict(spec["wl_overrides"])
     row = {k: v for k, v in spec.items() if k not in ("hw_overrides", "wl_overrides")}
     row["hw_overrides"] = json.dumps(hw_ov, sort_keys=True)
     row["wl_overrides"] = json.dumps(wl_ov, sort_keys=True)
     try:
-        hw, wl = p.hardware(hw_ov), p.workload(wl_ov)
+        hw, wl = _hardware(p, spec["hw_file"], hw_ov), p.workload(wl_ov)
         row["link_lanes"] = hw.link.lanes
         row["link_rate_gtps"] = hw.link.rate_gtps
         row["link_bits_per_transfer"] = hw.link.bits_per_transfer
@@ -175,7 +209,8 @@ def _execute(spec: dict) -> dict:
             manifest = json.loads((Path(spec["trace"]) / "manifest.json").read_text())
             spikes = [b["stats"] for b in manifest["boundaries"] if b["kind"] == "spike"]
             row["firing_rate"] = sum(b["nnz"] for b in spikes) / sum(b["slots"] for b in spikes)
-        res = p.result(mode=mode, seed=SEED, hw_overrides=hw_ov, workload_overrides=wl_ov, trace=spec.get("trace"))
+        # = p.result(mode=..., hw_overrides=hw_ov, ...) with the hardware and workload resolved above
+        res = simulate(hw, wl, mode, SEED, "fast", spec.get("trace"), trace_cache=p._cached_trace_payload)
         flat = res.flat()
         flat.pop("mode", None)
         row.update(flat)
@@ -265,7 +300,21 @@ def _plan(cfg: StudySize) -> _Plan:
                              domain="vision" if task == "digits" else "language", scenario="shipped", link=link,
                              mode="snap", hw_file=hw_file, wl_file=wl, hw_overrides={"link.preset": link},
                              wl_overrides=wl_ov, trace=trace)
+    # part 4: number of chiplets, each model split over P partitions on the first P dies of the 16-die package
+    chiplet_hw = str(ROOT / cfg.chiplet_package)
+    for scenario in cfg.chiplet_scenarios:
+        for link in cfg.chiplet_links:
+            for model in cfg.chiplet_models:
+                for parts in cfg.chiplet_partitions:
+                    meta = {"part": "chiplets", "model": model, "domain": _domain(model), "scenario": scenario,
+                            "link": link}
+                    hw_ov = {"link.preset": link, **SCENARIOS[scenario]}
+                    plan.case(meta, chiplet_hw, _zoo(model, parts), hw_ov, stream, {})
     return plan
+
+
+def _domain(model: str) -> str:
+    return "language" if model.startswith("rwkv") else "vision"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -282,6 +331,9 @@ def gains_table(runs: pd.DataFrame, cases: list[dict]) -> pd.DataFrame:
     rows = []
     for case in cases:
         snap, ann, snn = (by_id.loc[case[f"run_id_{m}"]] for m in ("snap", "ann", "snn"))
+        counts = {r["partitions"] for r in (ann, snn, snap) if r["status"] == "ok"}
+        if len(counts) > 1:  # the three runs of a case are one workload split one way
+            raise ValueError(f"case {case}: its runs have different partition counts {sorted(counts)}")
         row = {"part": case["part"]}
         row.update({k: snap[k] for k in _CASE_KEEP})
         row["firing_rate"], row["timesteps"] = snap["firing_rate"], snap["timesteps"]
@@ -322,6 +374,82 @@ def size_trend_table(gains: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: per partition count in ``chiplets_table``: SNAP's gains over ANN-only; the ANN design's D2D share (all, and
+#: per-bit only) and DRAM share of its energy
+CHIPLET_COLUMNS = ("energy_gain_vs_ann", "latency_gain_vs_ann", "ann_d2d_energy_share", "ann_d2d_dynamic_share",
+                   "ann_dram_energy_share")
+#: a margin "grows" with a variable only if it is >1% larger at the largest value than at the smallest
+GROWTH_TOLERANCE = 1.01
+
+
+def _spearman(x: pd.Series, y: pd.Series) -> float:
+    """Spearman rank correlation (Pearson on average ranks); NaN when either side is constant."""
+    if len(x) < 2 or x.nunique() < 2 or y.nunique() < 2:
+        return float("nan")
+    return float(x.rank().corr(y.rank()))
+
+
+def chiplets_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """Part ``chiplets``, one row per (scenario, link, model): at each partition count P SNAP's energy and
+    latency gain over ANN-only and the ANN design's D2D (all, and per-bit) and DRAM energy shares (columns
+    ``<metric>_p<P>``), and whether each gain rises with P: Spearman rho of gain vs P (``<gain>_spearman``,
+    also for the gains over SNN-only) and ``<gain>_grows`` (gain at the largest P > gain at the smallest P x
+    1.01, the criterion of the size trend)."""
+    g = gains[gains["part"] == "chiplets"]
+    counts = sorted(int(p) for p in g["partitions"].dropna().unique())
+    rows = []
+    for (scenario, link, model), grp in g.groupby(["scenario", "link", "model"], sort=False):
+        grp = grp.sort_values("partitions")
+        row = {"scenario": scenario, "link": link, "model": model, "domain": grp["domain"].iloc[0],
+               "params": grp["params"].iloc[0], "partitions": " ".join(str(int(p)) for p in grp["partitions"])}
+        by_p = grp.set_index("partitions")
+        for col in CHIPLET_COLUMNS:
+            for p in counts:
+                row[f"{col}_p{p}"] = by_p[col].get(p, np.nan)
+        for col in GAIN_COLUMNS:
+            row[f"{col}_spearman"] = _spearman(grp["partitions"], grp[col])
+            if col.endswith("_vs_ann"):
+                row[f"{col}_grows"] = bool(grp[col].iloc[-1] > grp[col].iloc[0] * GROWTH_TOLERANCE)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _chiplets_sentence(ch: pd.DataFrame) -> str:
+    """What the chiplets table says, counted from it: in how many groups each margin over ANN-only grows."""
+    if not len(ch):
+        return "No chiplet-count data."
+    counts = [c[len("energy_gain_vs_ann_p"):] for c in ch.columns if c.startswith("energy_gain_vs_ann_p")]
+    lo, hi, n = counts[0], counts[-1], len(ch)
+    grow_e, grow_l = int(ch["energy_gain_vs_ann_grows"].sum()), int(ch["latency_gain_vs_ann_grows"].sum())
+    verdict = ("Yes, in most groups" if min(grow_e, grow_l) > n / 2 else
+               "Only in some groups" if max(grow_e, grow_l) > 0 else "No")
+    rhos = []
+    for col, what in (("energy_gain_vs_ann", "energy"), ("latency_gain_vs_ann", "latency")):
+        rho = ch[f"{col}_spearman"].dropna()
+        rhos.append(f"{what} rho > 0 in {int((rho > 0).sum())}/{n}, < 0 in {int((rho < 0).sum())}/{n}, undefined "
+                    f"(constant gain) in {n - len(rho)}/{n}, median {rho.median() if len(rho) else float('nan'):.2f}")
+
+    def span(col: str, p: str, fmt: str) -> str:
+        v = ch[f"{col}_p{p}"]
+        return f"{format(v.min(), fmt)}-{format(v.max(), fmt)}"
+
+    change = {col: ch[f"{col}_p{hi}"] / ch[f"{col}_p{lo}"] - 1
+              for col in ("energy_gain_vs_ann", "latency_gain_vs_ann")}
+    return (f"**{verdict}**: SNAP's margin over ANN-only is >1% larger at {hi} than at {lo} chiplets in "
+            f"{grow_e}/{n} (scenario, link, model) groups for energy and {grow_l}/{n} for latency (measured from "
+            f"the table, not assumed; from {lo} to {hi} chiplets the energy gain changes by "
+            f"{change['energy_gain_vs_ann'].min():+.2%} to {change['energy_gain_vs_ann'].max():+.2%} and the latency "
+            f"gain by {change['latency_gain_vs_ann'].min():+.2%} to {change['latency_gain_vs_ann'].max():+.2%}; "
+            f"Spearman rho vs partitions: " + "; ".join(rhos) + "). The energy gain over "
+            f"ANN-only spans {span('energy_gain_vs_ann', lo, '.4f')}x at {lo} and "
+            f"{span('energy_gain_vs_ann', hi, '.4f')}x at {hi} chiplets; from {lo} to {hi} chiplets the ANN "
+            f"design's D2D energy share goes from {span('ann_d2d_energy_share', lo, '.1%')} to "
+            f"{span('ann_d2d_energy_share', hi, '.1%')} (its per-bit part from "
+            f"{span('ann_d2d_dynamic_share', lo, '.2%')} to {span('ann_d2d_dynamic_share', hi, '.2%')}; the rest "
+            f"is link idle power) and its DRAM share from {span('ann_dram_energy_share', lo, '.1%')} to "
+            f"{span('ann_dram_energy_share', hi, '.1%')}.")
+
+
 def accuracy_tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     acc = runs[(runs["part"] == "accuracy") & (runs["status"] == "ok")].copy()
     acc["task"] = acc["model"].str.replace("-snap", "", regex=False)
@@ -347,6 +475,7 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     files = {}
     g = gains[gains["part"] == "size"]
@@ -405,6 +534,34 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
         fig.savefig(files[f"fig_regime_{model}"], dpi=90)
         plt.close(fig)
 
+    c = gains[gains["part"] == "chiplets"]
+    if len(c):
+        scen, links = list(dict.fromkeys(c["scenario"])), list(dict.fromkeys(c["link"]))
+        cols = [(col, link) for col in ("energy_gain_vs_ann", "latency_gain_vs_ann") for link in links]
+        fig, axes = plt.subplots(len(scen), len(cols), figsize=(4.5 * len(cols), 3.8 * len(scen)), squeeze=False)
+        counts = sorted(int(p) for p in c["partitions"].dropna().unique())
+        for i, s in enumerate(scen):
+            for j, (col, link) in enumerate(cols):
+                ax = axes[i][j]
+                for model, grp in c[(c["scenario"] == s) & (c["link"] == link)].groupby("model", sort=False):
+                    grp = grp.sort_values("partitions")
+                    ax.plot(grp["partitions"], grp[col], marker="o" if grp["domain"].iloc[0] == "language" else "s",
+                            ls="-" if grp["domain"].iloc[0] == "language" else "--", label=model)
+                ax.axhline(1.0, color="k", lw=0.8)
+                # linear y (the gains sit near 1, where a paper line at 5.3x / 15.2x would flatten every curve)
+                paper = PAPER_ENERGY_GAIN if col.startswith("energy") else PAPER_LATENCY_GAIN
+                ax.set_xscale("log", base=2)
+                ax.set_xticks(counts, [str(p) for p in counts])
+                ax.xaxis.set_minor_locator(NullLocator())  # only the partition counts as x ticks
+                ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+                ax.set_title(f"{titles[col]} (paper: up to {paper}x)\n[{s}, {link}]", fontsize=9)
+                ax.set_xlabel("partitions = chiplets used")
+        axes[0][0].legend(fontsize=7)
+        fig.tight_layout()
+        files["fig_gains_vs_chiplets"] = out / "gains_vs_chiplets.png"
+        fig.savefig(files["fig_gains_vs_chiplets"], dpi=90)
+        plt.close(fig)
+
     if len(acc):
         tasks = sorted(acc["task"].unique())
         fig, axes = plt.subplots(2, len(tasks), figsize=(6 * len(tasks), 8), squeeze=False)
@@ -450,7 +607,8 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join([head, sep, *body])
 
 
-def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, elapsed: float, workers: int) -> str:
+def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, chiplets, elapsed: float,
+             workers: int) -> str:
     ok = runs["status"] == "ok"
     g = gains[gains["part"] == "size"]
     lines = [f"# SNAP reproduction study ({size} size)", "",
@@ -490,20 +648,23 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
              f"and `workloads/charlm_snap.yaml` (T=8 and T=4), each with the {' and '.join(e.upper() if e == 'aer' else e for e in cfg.trace_encodings)} wire encodings, on links {', '.join(cfg.trace_links)}; "
              "accuracy is the manifest's `metrics.accuracy` of the trained model at that sparsity level. "
              "The three-objective front (min energy, min p50 latency, max accuracy) is per task.",
+             *_chiplets_assumption(cfg),
              "- Nothing is tuned toward the paper: presets and zoo values are used as shipped.", ""]
 
     # headline numbers
     lines += ["## Headline", ""]
     for col, paper in (("energy_gain_vs_ann", PAPER_ENERGY_GAIN), ("energy_gain_vs_snn", PAPER_ENERGY_GAIN),
                        ("latency_gain_vs_ann", PAPER_LATENCY_GAIN), ("latency_gain_vs_snn", PAPER_LATENCY_GAIN)):
-        for part, sub in (("size", g), ("regime", gains[gains["part"] == "regime"])):
+        for part, sub in (("size", g), ("regime", gains[gains["part"] == "regime"]),
+                          ("chiplets", gains[gains["part"] == "chiplets"])):
             v = sub[col].dropna()
             if not len(v):
                 continue
             best = sub.loc[v.idxmax()]
+            where = f"{best['partitions']:g} chiplets, " if part == "chiplets" else ""
             lines.append(
                 f"- {col} [{part}]: min {v.min():.3g}, median {v.median():.3g}, max {v.max():.3g} "
-                f"(at {best['model']}, {best['scenario']}, {best['link']}, lanes {best['link_lanes']}, "
+                f"(at {best['model']}, {where}{best['scenario']}, {best['link']}, lanes {best['link_lanes']}, "
                 f"{best['link_energy_pj_per_bit']:g} pJ/bit, rate {best['firing_rate']:g}, T {best['timesteps']:g}); paper {paper}x reached in "
                 f"{int((v >= paper).sum())}/{len(v)} cases; SNAP loses (gain < 1) in {int((v < 1).sum())}/{len(v)}")
     lines.append("")
@@ -512,6 +673,20 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
                               "energy_gain_vs_ann_smallest", "energy_gain_vs_ann_largest", "energy_gain_vs_ann_spearman",
                               "latency_gain_vs_ann_smallest", "latency_gain_vs_ann_largest",
                               "latency_gain_vs_ann_spearman", "energy_gain_vs_snn_spearman"]]), ""]
+    if len(chiplets):
+        counts = [c[len("energy_gain_vs_ann_p"):] for c in chiplets.columns if c.startswith("energy_gain_vs_ann_p")]
+        lines += ["## Does the margin grow with the number of chiplets?", "",
+                  f"Part `chiplets`: {', '.join(cfg.chiplet_models)}, each split over {', '.join(counts)} "
+                  f"partitions (zoo `_p<P>` files), partition p on die mapping[p] of `{cfg.chiplet_package}` "
+                  f"(a neighbour chain, P-1 boundaries, P dies used), links {', '.join(cfg.chiplet_links)}, "
+                  f"scenarios {', '.join(cfg.chiplet_scenarios)}; {cfg.inferences} inferences per run. `_p<P>` "
+                  "columns: SNAP's gain over ANN-only and the ANN design's D2D (`ann_d2d_energy_share`; its "
+                  "per-bit part `ann_d2d_dynamic_share`, the rest is link idle power) and DRAM "
+                  "(`ann_dram_energy_share`) shares of its energy at P chiplets; `_spearman` = rank correlation "
+                  "with P (empty when the gain is constant); `_grows` = >1% larger at the largest P than at the "
+                  "smallest.", "",
+                  _chiplets_sentence(chiplets), "",
+                  md_table(chiplets.drop(columns=["domain", "partitions"])), ""]
     lines += ["## Gains per model and link (part `size`)", "",
               md_table(g[["scenario", "link", "model", "params", "energy_gain_vs_ann", "energy_gain_vs_snn",
                           "latency_gain_vs_ann", "latency_gain_vs_snn", "d2d_bits_reduction_vs_ann",
@@ -533,10 +708,22 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
                   f"(task, link, encoding) groups, payload bits in {int((payload > 1).sum())}/{len(payload)}: "
                   "a spike frame smaller than one flit still costs a whole flit on the wire (framing), so a "
                   "sparser boundary saves wire bits and link energy only once frames exceed a flit.", ""]
-    lines += ["## Conclusion", "", _conclusion(gains, trend), ""]
+    lines += ["## Conclusion", "", _conclusion(gains, trend, chiplets), ""]
     if (~ok).any():
         lines += ["## Failed runs", "", md_table(runs.loc[~ok, ["run_id", "model", "link", "mode", "error"]]), ""]
     return "\n".join(lines)
+
+
+def _chiplets_assumption(cfg: StudySize) -> list[str]:
+    if not (cfg.chiplet_models and cfg.chiplet_links and cfg.chiplet_scenarios):
+        return []
+    return [f"- Chiplet count: `{cfg.chiplet_package}`: 16 `generic-7nm-hbm` chiplets in a 4x4 mesh, same "
+            "chiplet and link presets as the 1x4 package, mapping in serpentine order so partition p runs on die "
+            f"mapping[p] and the first P dies are a chain of neighbours; {', '.join(cfg.chiplet_models)} are run "
+            f"as zoo `_p{{{','.join(str(p) for p in cfg.chiplet_partitions)}}}` (the same model split over P "
+            "partitions; P-1 boundaries, P dies used, the other dies and their links idle and not charged). In "
+            "the `shipped` scenario more dies also mean more total SRAM (48 MiB each), so fewer weights stream "
+            "from HBM."]
 
 
 def _model_settings(runs: pd.DataFrame) -> pd.DataFrame:
@@ -589,11 +776,13 @@ def _trend_sentence(trend: pd.DataFrame) -> str:
             + "; ".join(parts) + ".")
 
 
-def _conclusion(gains: pd.DataFrame, trend: pd.DataFrame) -> str:
+def _conclusion(gains: pd.DataFrame, trend: pd.DataFrame, chiplets: pd.DataFrame | None = None) -> str:
+    chiplets = chiplets if chiplets is not None else pd.DataFrame()
     g = gains[gains["part"] == "size"]
     r = gains[gains["part"] == "regime"]
     out = []
-    for name, sub in (("model/link grid", g), ("regime map", r)):
+    c = gains[gains["part"] == "chiplets"]
+    for name, sub in (("model/link grid", g), ("regime map", r), ("chiplet-count grid", c)):
         if not len(sub):
             continue
         out.append(
@@ -629,10 +818,17 @@ def _conclusion(gains: pd.DataFrame, trend: pd.DataFrame) -> str:
             f"{best['firing_rate']:g}, T={best['timesteps']:g}; the worst, {worst['energy_gain_vs_ann']:.4g}x "
             f"{'(SNAP loses) ' if worst['energy_gain_vs_ann'] < 1 else ''}at {worst['link_lanes']:g} lanes, "
             f"{worst['link_energy_pj_per_bit']:g} pJ/bit, rate {worst['firing_rate']:g}, T={worst['timesteps']:g}.")
+    if len(chiplets):
+        out.append("Chiplet count: " + _chiplets_sentence(chiplets).replace("**", ""))
     paper_e = int((gains["energy_gain_vs_ann"] >= PAPER_ENERGY_GAIN).sum())
     paper_l = int((gains["latency_gain_vs_ann"] >= PAPER_LATENCY_GAIN).sum())
+    per_part = ", ".join(
+        f"{part} {int((sub['energy_gain_vs_ann'] >= PAPER_ENERGY_GAIN).sum())}/"
+        f"{int((sub['latency_gain_vs_ann'] >= PAPER_LATENCY_GAIN).sum())} of {len(sub)}"
+        for part, sub in gains.groupby("part", sort=False))
     out.append(f"The paper's 5.3x energy gain over ANN-only is reached in {paper_e} of {len(gains)} cases and its "
-               f"15.2x latency gain in {paper_l}" + ("; see the regime map for which link bandwidth, pJ/bit, firing "
+               f"15.2x latency gain in {paper_l} (energy/latency per part: {per_part})"
+               + ("; see the regime map for which link bandwidth, pJ/bit, firing "
                "rate and timesteps those are." if paper_e or paper_l else ".")
                + " These are snapsim's numbers under the stated assumptions, not a confirmation or refutation "
                "of the paper's hardware.")
@@ -666,15 +862,16 @@ def run_study(size: str = "default", out_dir: str | os.PathLike = "study_out", w
     trend = size_trend_table(gains)
     regime = regime_table(gains)
     acc, front = accuracy_tables(runs)
+    chiplets = chiplets_table(gains)
     elapsed = time.perf_counter() - t0
     files = {}
     for name, df in (("runs", runs), ("gains", gains), ("size_trend", trend), ("regime", regime),
-                     ("accuracy", acc), ("accuracy_front", front)):
+                     ("accuracy", acc), ("accuracy_front", front), ("chiplets", chiplets)):
         files[name] = out / f"{name}.csv"
         df.to_csv(files[name], index=False)
     files.update(_figures(out, gains, acc, front, cfg))
     elapsed = time.perf_counter() - t0
-    summary = _summary(size, cfg, runs, gains, trend, regime, acc, front, elapsed, workers)
+    summary = _summary(size, cfg, runs, gains, trend, regime, acc, front, chiplets, elapsed, workers)
     files["summary"] = out / "summary.md"
     files["summary"].write_text(summary)
-    return StudyResult(size, out, runs, gains, trend, regime, acc, front, summary, files, elapsed)
+    return StudyResult(size, out, runs, gains, trend, regime, acc, front, chiplets, summary, files, elapsed)

@@ -3,11 +3,13 @@ front, the summary and the CLI."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from snapsim.study import GAIN_COLUMNS, SIZES, run_study
+from snapsim.study import CHIPLET_COLUMNS, GAIN_COLUMNS, SIZES, run_study
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +20,8 @@ def study(tmp_path_factory):
 
 def test_all_runs_ok_and_files_written(study):
     assert (study.runs["status"] == "ok").all(), study.runs.loc[study.runs["status"] != "ok", "error"].tolist()
-    for name in ("runs", "gains", "size_trend", "regime", "accuracy", "accuracy_front", "summary",
-                 "fig_gains_vs_size", "fig_accuracy"):
+    for name in ("runs", "gains", "size_trend", "regime", "accuracy", "accuracy_front", "chiplets", "summary",
+                 "fig_gains_vs_size", "fig_accuracy", "fig_gains_vs_chiplets"):
         assert study.files[name].exists() and study.files[name].stat().st_size > 0, name
     assert any(k.startswith("fig_regime_") for k in study.files)
 
@@ -135,3 +137,202 @@ def test_cli_small_parallel_is_deterministic(study, tmp_path, capsys):
     a = pd.read_csv(tmp_path / "o" / "gains.csv")
     b = pd.read_csv(study.files["gains"])
     pd.testing.assert_frame_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------- part chiplets
+
+
+def _wl_partitions(path: str) -> int:
+    m = re.search(r"_p(\d+)\.yaml$", path)
+    assert m, path
+    return int(m.group(1))
+
+
+def test_chiplets_cases_are_the_full_grid(study):
+    cfg = SIZES["small"]
+    assert len(cfg.chiplet_partitions) >= 2 and len(cfg.chiplet_models) >= 2
+    gains = pd.read_csv(study.files["gains"])
+    c = gains[gains["part"] == "chiplets"]
+    expect = {(s, link, m, p) for s in cfg.chiplet_scenarios for link in cfg.chiplet_links
+              for m in cfg.chiplet_models for p in cfg.chiplet_partitions}
+    got = list(zip(c["scenario"], c["link"], c["model"], c["partitions"]))
+    assert len(got) == len(expect) == len(set(got))
+    assert set(got) == expect
+    runs = pd.read_csv(study.files["runs"])
+    assert (runs["part"] == "chiplets").sum() == 3 * len(expect)
+
+
+def test_chiplets_runs_have_the_partition_count_the_case_claims(study):
+    cfg = SIZES["small"]
+    runs = pd.read_csv(study.files["runs"]).set_index("run_id")
+    gains = pd.read_csv(study.files["gains"])
+    c = gains[gains["part"] == "chiplets"]
+    for _, g in c.iterrows():
+        three = runs.loc[[g[f"run_id_{m}"] for m in ("ann", "snn", "snap")]]
+        assert list(three["mode"]) == ["ann", "snn", "snap"]
+        assert (three["part"] == "chiplets").all()
+        assert three["hw_file"].str.endswith(cfg.chiplet_package).all()
+        assert three["wl_file"].nunique() == 1
+        wl = three["wl_file"].iloc[0]
+        assert wl.endswith(f"{g['model']}_p{g['partitions']}.yaml"), wl
+        # the count the engine ran (runs.partitions), the zoo file's split and the case's column agree
+        assert (three["partitions"] == _wl_partitions(wl)).all()
+        assert (three["partitions"] == g["partitions"]).all()
+        assert (three["scenario"] == g["scenario"]).all() and (three["link"] == g["link"]).all()
+    # and the count really varies across the cases of one (scenario, link, model)
+    for _, grp in c.groupby(["scenario", "link", "model"]):
+        assert sorted(grp["partitions"]) == sorted(cfg.chiplet_partitions)
+        assert runs.loc[grp["run_id_ann"], "wl_file"].nunique() == len(cfg.chiplet_partitions)
+    # every part records the engine's partition count, matching its workload file where that names one
+    for _, r in runs.reset_index().iterrows():
+        if re.search(r"_p\d+\.yaml$", r["wl_file"]):
+            assert r["partitions"] == _wl_partitions(r["wl_file"]), r["run_id"]
+    size = runs[runs["part"] == "size"]
+    assert (size["partitions"] == SIZES["small"].partitions).all()
+
+
+def test_chiplets_cases_differ_only_in_the_split(study):
+    """Same hardware file and overrides for every partition count of a group: only the die count varies."""
+    runs = pd.read_csv(study.files["runs"]).set_index("run_id")
+    gains = pd.read_csv(study.files["gains"])
+    c = gains[gains["part"] == "chiplets"]
+    for (scenario, link, _), grp in c.groupby(["scenario", "link", "model"]):
+        r = runs.loc[grp["run_id_snap"]]
+        assert r["hw_file"].nunique() == 1 and r["hw_overrides"].nunique() == 1
+        assert (r["chiplet_preset"] == "generic-7nm-hbm").all()
+        # the link is swapped to the case's preset (its lanes/energy are the preset's, not the package's)
+        assert r["link_energy_pj_per_bit"].nunique() == 1
+        ov = r["hw_overrides"].iloc[0]
+        assert f'"link.preset": "{link}"' in ov
+        assert ("capacity_mib" in ov) == (scenario == "weights-on-die")
+
+
+def test_chiplets_table_gains_are_ratios_of_the_named_runs(study):
+    cfg = SIZES["small"]
+    runs = pd.read_csv(study.files["runs"]).set_index("run_id")
+    gains = pd.read_csv(study.files["gains"])
+    table = pd.read_csv(study.files["chiplets"])
+    pd.testing.assert_frame_equal(table, study.chiplets.reset_index(drop=True), check_dtype=False)
+    c = gains[gains["part"] == "chiplets"]
+    assert len(table) == len(cfg.chiplet_scenarios) * len(cfg.chiplet_links) * len(cfg.chiplet_models)
+    for col in CHIPLET_COLUMNS:
+        for p in cfg.chiplet_partitions:
+            assert f"{col}_p{p}" in table.columns
+    for _, t in table.iterrows():
+        for p in cfg.chiplet_partitions:
+            g = c[(c["scenario"] == t["scenario"]) & (c["link"] == t["link"]) & (c["model"] == t["model"])
+                  & (c["partitions"] == p)]
+            assert len(g) == 1
+            g = g.iloc[0]
+            ann, snap = runs.loc[g["run_id_ann"]], runs.loc[g["run_id_snap"]]
+            assert ann["partitions"] == snap["partitions"] == p
+            assert t[f"energy_gain_vs_ann_p{p}"] == pytest.approx(ann["energy_pj_per_inf"] / snap["energy_pj_per_inf"],
+                                                                  rel=1e-12)
+            assert t[f"latency_gain_vs_ann_p{p}"] == pytest.approx(ann["latency_ns_p50"] / snap["latency_ns_p50"],
+                                                                   rel=1e-12)
+            d2d = ann["energy_d2d_dynamic_pj_per_inf"] + ann["energy_d2d_static_pj_per_inf"]
+            assert t[f"ann_d2d_energy_share_p{p}"] == pytest.approx(d2d / ann["energy_pj_per_inf"], rel=1e-12)
+            assert t[f"ann_d2d_dynamic_share_p{p}"] == pytest.approx(
+                ann["energy_d2d_dynamic_pj_per_inf"] / ann["energy_pj_per_inf"], rel=1e-12)
+            assert t[f"ann_dram_energy_share_p{p}"] == pytest.approx(
+                ann["energy_dram_pj_per_inf"] / ann["energy_pj_per_inf"], rel=1e-12, abs=1e-15)
+
+
+def _spearman_by_hand(x, y) -> float:
+    """Pearson correlation of average ranks (ties share the mean of their positions), numpy only."""
+    def ranks(v):
+        v = np.asarray(v, dtype=float)
+        return np.array([(v < a).sum() + ((v == a).sum() + 1) / 2 for a in v])
+
+    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+
+
+def test_chiplets_table_rho_and_growth_match_a_recomputation(study):
+    cfg = SIZES["small"]
+    gains = pd.read_csv(study.files["gains"])
+    table = pd.read_csv(study.files["chiplets"])
+    c = gains[gains["part"] == "chiplets"]
+    lo, hi = min(cfg.chiplet_partitions), max(cfg.chiplet_partitions)
+    for _, t in table.iterrows():
+        grp = c[(c["scenario"] == t["scenario"]) & (c["link"] == t["link"]) & (c["model"] == t["model"])]
+        for col in GAIN_COLUMNS:
+            if grp[col].nunique() < 2:
+                assert np.isnan(t[f"{col}_spearman"])
+            else:
+                assert t[f"{col}_spearman"] == pytest.approx(_spearman_by_hand(grp["partitions"], grp[col]))
+        for col in ("energy_gain_vs_ann", "latency_gain_vs_ann"):
+            grows = t[f"{col}_p{hi}"] > 1.01 * t[f"{col}_p{lo}"]
+            assert bool(t[f"{col}_grows"]) == grows
+
+
+def test_summary_has_the_chiplets_section(study):
+    text = study.files["summary"].read_text()
+    assert "## Does the margin grow with the number of chiplets?" in text
+    section = text.split("## Does the margin grow with the number of chiplets?")[1].split("\n## ")[0]
+    cfg = SIZES["small"]
+    assert cfg.chiplet_package in section and all(m in section for m in cfg.chiplet_models)
+    table = pd.read_csv(study.files["chiplets"])
+    n = len(table)
+    # the sentence's counts are the table's
+    e, l = int(table["energy_gain_vs_ann_grows"].sum()), int(table["latency_gain_vs_ann_grows"].sum())
+    assert f"in {e}/{n} (scenario, link, model) groups for energy and {l}/{n} for latency" in section
+    for p in cfg.chiplet_partitions:  # the table's per-count columns, one row per group
+        assert f"| energy_gain_vs_ann_p{p} |" in section and f"| ann_dram_energy_share_p{p} |" in section
+    assert section.count("\n| shipped |") + section.count("\n| weights-on-die |") == n
+    # the headline and the conclusion count the chiplets cases
+    assert "[chiplets]:" in text
+    c = pd.read_csv(study.files["gains"]).query("part == 'chiplets'")
+    concl = text.split("## Conclusion")[1]
+    assert f"chiplets {int((c['energy_gain_vs_ann'] >= 5.3).sum())}/{int((c['latency_gain_vs_ann'] >= 15.2).sum())} of {len(c)}" in concl
+    assert f"reached in {int((pd.read_csv(study.files['gains'])['energy_gain_vs_ann'] >= 5.3).sum())} of " \
+           f"{len(pd.read_csv(study.files['gains']))} cases" in concl
+
+
+def test_chiplet_package_with_four_dies_equals_the_1x4_package():
+    """The 16-die package's first 4 dies (serpentine row 0) behave as the 4-die row the size part uses, so the
+    chiplets part changes only the number of dies."""
+    from snapsim.study import ROOT, _execute
+
+    cfg = SIZES["small"]
+    base = {"run_id": "x", "part": "chiplets", "model": "rwkv-0.17b", "domain": "language", "scenario": "shipped",
+            "link": "lr-serdes-board-112g", "mode": "ann", "wl_file": str(ROOT / "workloads/zoo/rwkv-0.17b_p4.yaml"),
+            "hw_overrides": {"link.preset": "lr-serdes-board-112g"}, "wl_overrides": {"stream.inferences": 2},
+            "trace": None}
+    a = _execute({**base, "hw_file": str(ROOT / cfg.chiplet_package)})
+    b = _execute({**base, "hw_file": str(ROOT / cfg.package)})
+    assert a["status"] == b["status"] == "ok", (a["error"], b["error"])
+    assert a["partitions"] == b["partitions"] == 4
+    for k in ("energy_pj_per_inf", "latency_ns_p50", "d2d_bits_per_inf", "energy_d2d_static_pj_per_inf"):
+        assert a[k] == pytest.approx(b[k], rel=1e-12), k
+
+
+def test_chiplets_table_on_synthetic_gains():
+    """Four partition counts, a non-linear rise, a fall and a constant gain: rho is the rank correlation (not
+    Pearson), `_grows` needs >1%, and the per-count columns pick the right rows whatever the row order."""
+    from snapsim.study import chiplets_table
+
+    parts = [16, 2, 8, 4]  # deliberately unsorted
+    rows = []
+    bump = {2: 1.0, 4: 1.2, 8: 1.2, 16: 1.1}  # a tie: average ranks
+    for model, f in (("up", lambda p: 1 + (p / 16) ** 4), ("down", lambda p: 2.0 / p), ("flat", lambda p: 1.0),
+                     ("tiny", lambda p: 1 + 0.0005 * p), ("bump", bump.get)):
+        for p in parts:
+            rows.append({"part": "chiplets", "scenario": "shipped", "link": "L", "model": model, "domain": "vision",
+                         "params": 1e6, "partitions": p, "energy_gain_vs_ann": f(p), "latency_gain_vs_ann": f(p),
+                         "energy_gain_vs_snn": 1.0 / f(p), "latency_gain_vs_snn": f(p),
+                         "ann_d2d_energy_share": p / 100, "ann_d2d_dynamic_share": p / 1000,
+                         "ann_dram_energy_share": 1 - p / 100})
+    rows.append({**rows[0], "part": "size", "partitions": 4, "energy_gain_vs_ann": 99.0})  # other parts ignored
+    t = chiplets_table(pd.DataFrame(rows)).set_index("model")
+    assert list(t.index) == ["up", "down", "flat", "tiny", "bump"]
+    assert t.loc["up", "energy_gain_vs_ann_p4"] == pytest.approx(1 + (4 / 16) ** 4)
+    assert t.loc["down", "ann_dram_energy_share_p16"] == pytest.approx(0.84)
+    assert t.loc["up", "energy_gain_vs_ann_spearman"] == pytest.approx(1.0)  # Pearson would be < 1
+    assert t.loc["down", "energy_gain_vs_ann_spearman"] == pytest.approx(-1.0)
+    assert t.loc["up", "energy_gain_vs_snn_spearman"] == pytest.approx(-1.0)
+    assert np.isnan(t.loc["flat", "energy_gain_vs_ann_spearman"])
+    assert list(t["energy_gain_vs_ann_grows"]) == [True, False, False, False, True]  # "tiny": +0.7% < 1%
+    assert t.loc["bump", "energy_gain_vs_ann_spearman"] == pytest.approx(
+        _spearman_by_hand([2, 4, 8, 16], [1.0, 1.2, 1.2, 1.1]))
+    assert t.loc["bump", "energy_gain_vs_ann_spearman"] == pytest.approx(1.5 / np.sqrt(5 * 4.5))  # ranks 1,2,3,4 vs 1,3.5,3.5,2
+    assert t.loc["tiny", "latency_gain_vs_ann_spearman"] == pytest.approx(1.0)

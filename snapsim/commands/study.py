@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("study", choices=["snap"], help="snap: SNAP vs ANN-only and SNN-only (Nardone et al. 2025)")
     p.add_argument("--size", choices=["small", "default"], default="default",
-                   help="small: 3 models, 2 links (~12 s); default: 10 models, 5 links, regime map (~45 s on 2 cores)")
+                   help="small: 3 models, 2 links (~15 s); default: 10 models, 5 links, regime map, "
+                        "chiplet count (~1 min on 2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: 1 for small, the CPU count up to 8 otherwise)")
@@ -43,6 +44,10 @@ def _main(args: argparse.Namespace) -> int:
                       "latency_gain_vs_ann", "latency_gain_vs_snn", "ann_d2d_energy_share"]]))
     print("\nRegime map:")
     print(md_table(res.regime))
+    if len(res.chiplets):
+        print("\nChiplet count (gain over ANN-only and ANN link/DRAM energy shares per partition count):")
+        print(md_table(res.chiplets[[c for c in res.chiplets.columns if c.startswith(
+            ("scenario", "link", "model", "energy_gain_vs_ann", "latency_gain_vs_ann", "ann_"))]]))
     print("\nAccuracy front (3 objectives: energy, latency, accuracy):")
     print(md_table(res.accuracy_front[["task", "level", "link", "encoding", "trace_accuracy", "d2d_bits_per_inf",
                                        "energy_pj_per_inf", "latency_ns_p50"]]))
