@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .pareto import pareto_front
+from .study_targets import LINK_POWER, TargetSearch, run_targets, targets_figure, targets_sentences
 
 __all__ = ["SIZES", "StudyResult", "run_study", "PAPER_ENERGY_GAIN", "PAPER_LATENCY_GAIN", "full_command"]
 
@@ -79,6 +80,8 @@ class StudySize:
     chiplet_partitions: tuple[int, ...] = (2, 4, 8, 16)
     chiplet_links: tuple[str, ...] = ()
     chiplet_scenarios: tuple[str, ...] = ("shipped", "weights-on-die")
+    #: part ``targets``: the link energy per bit and bandwidth at which SNAP reaches the paper's figures
+    targets: TargetSearch | None = None
 
 
 _RWKV = ("rwkv-0.17b", "rwkv-0.43b", "rwkv-1.5b", "rwkv-3b", "rwkv-7b", "rwkv-14b")
@@ -103,6 +106,8 @@ SIZES: dict[str, StudySize] = {
         chiplet_partitions=(2, 16),
         chiplet_links=("lr-serdes-board-112g",),
         chiplet_scenarios=("shipped", "weights-on-die"),
+        targets=TargetSearch(models=("resnet18", "rwkv-0.17b"), rates_gtps=(0.25, 1.0, 4.0, 16.0, 64.0),
+                             bisection_steps=4),
     ),
     "default": StudySize(
         package="hwconfigs/packages/xsr-serdes-1x4.yaml",
@@ -122,6 +127,7 @@ SIZES: dict[str, StudySize] = {
         chiplet_partitions=(2, 4, 8, 16),
         chiplet_links=("ucie-advanced-32g", "lr-serdes-board-112g"),
         chiplet_scenarios=("shipped", "weights-on-die"),
+        targets=TargetSearch(models=_RWKV + _VISION),
     ),
 }
 
@@ -144,6 +150,8 @@ class StudyResult:
     summary: str
     files: dict[str, Path] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bandwidth_scan: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -470,6 +478,14 @@ def accuracy_tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 # figures
 
 
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFrame, cfg: StudySize) -> dict:
     import matplotlib
 
@@ -499,9 +515,7 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
             ax.set_xlabel("parameters")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    files["fig_gains_vs_size"] = out / "gains_vs_size.png"
-    fig.savefig(files["fig_gains_vs_size"], dpi=90)
-    plt.close(fig)
+    files["fig_gains_vs_size"] = _save(fig, out / "gains_vs_size.png")
 
     for model in cfg.regime_models:
         r = gains[(gains["part"] == "regime") & (gains["model"] == model)]
@@ -530,9 +544,7 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
                 for (yi, xi), v in np.ndenumerate(piv.values.astype(float)):
                     ax.text(xi, yi, f"{v:.3g}", ha="center", va="center", fontsize=7)
         fig.colorbar(im, ax=axes, shrink=0.5, label="log2 gain (blue: SNAP wins, red: SNAP loses)")
-        files[f"fig_regime_{model}"] = out / f"regime_map_{model}.png"
-        fig.savefig(files[f"fig_regime_{model}"], dpi=90)
-        plt.close(fig)
+        files[f"fig_regime_{model}"] = _save(fig, out / f"regime_map_{model}.png")
 
     c = gains[gains["part"] == "chiplets"]
     if len(c):
@@ -558,9 +570,7 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
                 ax.set_xlabel("partitions = chiplets used")
         axes[0][0].legend(fontsize=7)
         fig.tight_layout()
-        files["fig_gains_vs_chiplets"] = out / "gains_vs_chiplets.png"
-        fig.savefig(files["fig_gains_vs_chiplets"], dpi=90)
-        plt.close(fig)
+        files["fig_gains_vs_chiplets"] = _save(fig, out / "gains_vs_chiplets.png")
 
     if len(acc):
         tasks = sorted(acc["task"].unique())
@@ -580,9 +590,7 @@ def _figures(out: Path, gains: pd.DataFrame, acc: pd.DataFrame, front: pd.DataFr
                 ax.set_xscale("log")
             axes[0][j].legend(fontsize=7)
         fig.tight_layout()
-        files["fig_accuracy"] = out / "accuracy_pareto.png"
-        fig.savefig(files["fig_accuracy"], dpi=90)
-        plt.close(fig)
+        files["fig_accuracy"] = _save(fig, out / "accuracy_pareto.png")
     return files
 
 
@@ -608,7 +616,7 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 
 
 def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, chiplets, elapsed: float,
-             workers: int) -> str:
+             workers: int, targets: pd.DataFrame | None = None, ranges=None) -> str:
     ok = runs["status"] == "ok"
     g = gains[gains["part"] == "size"]
     lines = [f"# SNAP reproduction study ({size} size)", "",
@@ -668,6 +676,31 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
                 f"{best['link_energy_pj_per_bit']:g} pJ/bit, rate {best['firing_rate']:g}, T {best['timesteps']:g}); paper {paper}x reached in "
                 f"{int((v >= paper).sum())}/{len(v)} cases; SNAP loses (gain < 1) in {int((v < 1).sum())}/{len(v)}")
     lines.append("")
+    if targets is not None and len(targets):
+        t = cfg.targets
+        lines += ["## Where do the gains reach the paper's figures? (part `targets`)", "",
+                  f"Per model (`_p{t.partitions}`, `weights-on-die`, the 1x4 package's link; SNAP at firing rate "
+                  f"{t.firing_rate:g}, T={t.timesteps}, the zoo's AER encoding), two searches of the D2D link, each point "
+                  "an ANN-only and a SNAP run (`run_ids` in `targets.csv`, rows in `runs.csv`, part `targets`):", "",
+                  f"- energy per bit: energy per inference is affine in the link's pJ/bit (bits and timing do "
+                  f"not depend on it), so two runs per design ({t.energy_points_pj_per_bit[0]:g} and "
+                  f"{t.energy_points_pj_per_bit[1]:g} pJ/bit) give the pJ/bit where energy(ANN)/energy(SNAP) = "
+                  f"{PAPER_ENERGY_GAIN} in closed form, and a run at that value checks it (`gain_at_threshold`). "
+                  "Idle and sleep power scale with pJ/bit as the presets derive them. Three link power models: "
+                  "`always-on` (the presets: idle at 70% of active power), `power-managed` (a low-power state "
+                  f"entered after {t.sleep_after_idle_ns:g} ns idle, {t.wake_latency_ns:g} ns wake, "
+                  f"{t.sleep_power_frac:g} of active power: the XSR preset's fast state in hw-parameters.md "
+                  "section 5), `gated-ideal` (zero idle power, free wake: an upper bound). `limit` = the gain "
+                  "as pJ/bit grows without bound; `inf` threshold = never reached.",
+                  f"- bandwidth: one lane, `rate_gtps` over {list(t.rates_gtps)} GT/s (PAM4: 2 bits per "
+                  "transfer), idle power scaled with bandwidth, always-on; bisection "
+                  f"({t.bisection_steps} steps) between the fastest grid link that reaches the figure and the next "
+                  "one; `threshold` = the highest bandwidth found that still reaches it, `limit` = the best "
+                  "gain on the grid.", "",
+                  *targets_sentences(targets, *(ranges or ((math.nan, math.nan), (math.nan, math.nan)))), "",
+                  md_table(targets.drop(columns=["run_ids"], errors="ignore")[
+                      [c for c in ("model", "search", "link_power", "metric", "target", "threshold", "threshold_unit",
+                                   "limit", "gain_at_threshold", "reached") if c in targets]]), ""]
     lines += ["## Does the margin grow with model size?", "", _trend_sentence(trend), "",
               md_table(trend[["scenario", "link", "domain", "smallest", "largest",
                               "energy_gain_vs_ann_smallest", "energy_gain_vs_ann_largest", "energy_gain_vs_ann_spearman",
@@ -708,7 +741,7 @@ def _summary(size: str, cfg: StudySize, runs, gains, trend, regime, acc, front, 
                   f"(task, link, encoding) groups, payload bits in {int((payload > 1).sum())}/{len(payload)}: "
                   "a spike frame smaller than one flit still costs a whole flit on the wire (framing), so a "
                   "sparser boundary saves wire bits and link energy only once frames exceed a flit.", ""]
-    lines += ["## Conclusion", "", _conclusion(gains, trend, chiplets), ""]
+    lines += ["## Conclusion", "", _conclusion(gains, trend, chiplets) + _targets_conclusion(targets, ranges), ""]
     if (~ok).any():
         lines += ["## Failed runs", "", md_table(runs.loc[~ok, ["run_id", "model", "link", "mode", "error"]]), ""]
     return "\n".join(lines)
@@ -774,6 +807,27 @@ def _trend_sentence(trend: pd.DataFrame) -> str:
             f"{'supported' if verdict.startswith('Yes') else 'not reproduced'} by these runs. Measured, not "
             "assumed (a margin 'grows' only if the gain at the largest model exceeds the smallest's by >1%): "
             + "; ".join(parts) + ".")
+
+
+def _targets_conclusion(targets: pd.DataFrame | None, ranges) -> str:
+    """One sentence on where the paper's figures are reached at all, from the ``targets`` table."""
+    if targets is None or not len(targets) or ranges is None:
+        return ""
+    (lo_g, hi_g), (lo_e, hi_e) = ranges
+    lat = targets[(targets["search"] == "bandwidth") & (targets["metric"] == "latency_gain_vs_ann")]
+    lat_ok = lat[lat["reached"]]
+    parts = [f" Searching the link itself (part `targets`): SNAP's {PAPER_LATENCY_GAIN}x latency gain over ANN-only "
+             f"is reached by {len(lat_ok)} of {len(lat)} models, at link bandwidths up to "
+             f"{lat_ok['threshold'].min():.3g}-{lat_ok['threshold'].max():.3g} Gb/s per direction" if len(lat_ok) else
+             f" Searching the link itself (part `targets`): no model reaches {PAPER_LATENCY_GAIN}x latency on any grid link"]
+    parts[0] += f" (the presets offer {lo_g:g}-{hi_g:g} Gb/s)."
+    for pw in LINK_POWER:
+        e = targets[(targets["search"] == "energy_per_bit") & (targets["link_power"] == pw)]
+        ok = e[e["reached"]]
+        parts.append(f" {PAPER_ENERGY_GAIN}x energy with {pw} links: {len(ok)} of {len(e)} models"
+                     + (f", from {ok['threshold'].min():.3g} pJ/bit (presets {lo_e:g}-{hi_e:g})" if len(ok) else "")
+                     + ".")
+    return "".join(parts)
 
 
 def _conclusion(gains: pd.DataFrame, trend: pd.DataFrame, chiplets: pd.DataFrame | None = None) -> str:
@@ -853,6 +907,14 @@ def run_study(size: str = "default", out_dir: str | os.PathLike = "study_out", w
     if progress:
         progress(f"{len(plan.specs)} runs, {len(plan.cases)} cases, {workers} worker(s)")
     rows = _run_all(plan.specs, workers)
+    targets = scan = pd.DataFrame()
+    if cfg.targets is not None:  # adaptive: runs in batches, each point chosen from the previous ones
+        from .config import load_hardware
+
+        hw_file = str(ROOT / cfg.package)
+        extra, targets, scan = run_targets(cfg.targets, plan, lambda specs: _run_all(specs, workers), hw_file, _zoo,
+                                           SCENARIOS["weights-on-die"], cfg.inferences, load_hardware(hw_file).link)
+        rows += extra
     runs = pd.DataFrame(rows)
     front_cols = ["run_id", "part", "model", "domain", "params", "partitions", "scenario", "link", "mode",
                   "firing_rate", "timesteps", "encoding", "inferences", "latency_ns_p50", "energy_pj_per_inf",
@@ -866,12 +928,27 @@ def run_study(size: str = "default", out_dir: str | os.PathLike = "study_out", w
     elapsed = time.perf_counter() - t0
     files = {}
     for name, df in (("runs", runs), ("gains", gains), ("size_trend", trend), ("regime", regime),
-                     ("accuracy", acc), ("accuracy_front", front), ("chiplets", chiplets)):
+                     ("accuracy", acc), ("accuracy_front", front), ("chiplets", chiplets), ("targets", targets),
+                     ("bandwidth_scan", scan)):
         files[name] = out / f"{name}.csv"
         df.to_csv(files[name], index=False)
     files.update(_figures(out, gains, acc, front, cfg))
+    ranges = _preset_ranges(runs)
+    if len(targets):
+        files["fig_targets"] = targets_figure(out / "gains_vs_link.png", targets, scan, *ranges)
     elapsed = time.perf_counter() - t0
-    summary = _summary(size, cfg, runs, gains, trend, regime, acc, front, chiplets, elapsed, workers)
+    summary = _summary(size, cfg, runs, gains, trend, regime, acc, front, chiplets, elapsed, workers,
+                       targets=targets, ranges=ranges)
     files["summary"] = out / "summary.md"
     files["summary"].write_text(summary)
-    return StudyResult(size, out, runs, gains, trend, regime, acc, front, chiplets, summary, files, elapsed)
+    return StudyResult(size, out, runs, gains, trend, regime, acc, front, chiplets, summary, files, elapsed,
+                       targets=targets, bandwidth_scan=scan)
+
+
+def _preset_ranges(runs: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Bandwidth (Gb/s per direction) and pJ/bit spanned by the link presets the size part ran."""
+    r = runs[(runs["part"] == "size") & (runs["status"] == "ok")]
+    if not len(r):
+        return (math.nan, math.nan), (math.nan, math.nan)
+    return ((float(r["link_gbps"].min()), float(r["link_gbps"].max())),
+            (float(r["link_energy_pj_per_bit"].min()), float(r["link_energy_pj_per_bit"].max())))

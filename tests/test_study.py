@@ -137,6 +137,10 @@ def test_cli_small_parallel_is_deterministic(study, tmp_path, capsys):
     a = pd.read_csv(tmp_path / "o" / "gains.csv")
     b = pd.read_csv(study.files["gains"])
     pd.testing.assert_frame_equal(a, b)
+    # the adaptive targets part too: the same thresholds from 2 worker processes
+    a = pd.read_csv(tmp_path / "o" / "targets.csv")
+    b = pd.read_csv(study.files["targets"])
+    pd.testing.assert_frame_equal(a, b)
 
 
 # ---------------------------------------------------------------------------------------------- part chiplets
@@ -336,3 +340,52 @@ def test_chiplets_table_on_synthetic_gains():
         _spearman_by_hand([2, 4, 8, 16], [1.0, 1.2, 1.2, 1.1]))
     assert t.loc["bump", "energy_gain_vs_ann_spearman"] == pytest.approx(1.5 / np.sqrt(5 * 4.5))  # ranks 1,2,3,4 vs 1,3.5,3.5,2
     assert t.loc["tiny", "latency_gain_vs_ann_spearman"] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------- part targets
+
+
+def test_targets_rows_and_runs(study):
+    from snapsim.study_targets import LINK_POWER
+
+    t = SIZES["small"].targets
+    tab = study.targets
+    assert study.files["targets"].exists() and study.files["fig_targets"].stat().st_size > 0
+    assert len(tab) == len(t.models) * (len(LINK_POWER) + 2)
+    runs = study.runs.set_index("run_id")
+    for r in tab.itertuples():
+        ids = r.run_ids.split()
+        assert ids and all(runs.loc[i, "part"] == "targets" and runs.loc[i, "status"] == "ok" for i in ids)
+        assert {runs.loc[i, "mode"] for i in ids} == {"ann", "snap"}
+        assert all(runs.loc[i, "model"] == r.model for i in ids)
+        if r.search == "bandwidth":
+            a, s_ = ids[-2:]
+            col = "latency_ns_p50" if r.metric.startswith("latency") else "energy_pj_per_inf"
+            assert runs.loc[a, "link_lanes"] == 1
+            if r.reached:  # the runs at the threshold reach the figure
+                assert runs.loc[a, col] / runs.loc[s_, col] == pytest.approx(r.gain_at_threshold, rel=1e-12)
+                assert r.gain_at_threshold >= r.target
+                assert runs.loc[a, "link_gbps"] == pytest.approx(r.threshold)
+            else:  # the best grid point, where the limit comes from, does not
+                assert runs.loc[a, col] / runs.loc[s_, col] == pytest.approx(r.limit, rel=1e-12)
+                assert r.limit < r.target
+        if r.search == "energy_per_bit" and r.reached:
+            a, s_ = ids[-2:]  # the check runs at the closed-form threshold
+            assert runs.loc[a, "link_energy_pj_per_bit"] == pytest.approx(r.threshold)
+            assert runs.loc[a, "energy_pj_per_inf"] / runs.loc[s_, "energy_pj_per_inf"] == pytest.approx(r.target, rel=1e-6)
+    # the bandwidth scan: one ann/snap pair per grid rate per model, gains are their ratios
+    scan = study.bandwidth_scan
+    assert len(scan) == len(t.models) * len(t.rates_gtps)
+    for r in scan.itertuples():
+        assert runs.loc[r.run_id_ann, "latency_ns_p50"] / runs.loc[r.run_id_snap, "latency_ns_p50"] == pytest.approx(
+            r.latency_gain_vs_ann, rel=1e-12)
+
+
+def test_summary_has_the_targets_section(study):
+    text = study.summary
+    assert "## Where do the gains reach the paper's figures? (part `targets`)" in text
+    assert "Searching the link itself (part `targets`)" in text
+    tab = study.targets
+    lat = tab[(tab["search"] == "bandwidth") & (tab["metric"] == "latency_gain_vs_ann")]
+    assert f"reached by {int(lat['reached'].sum())} of {len(lat)} models" in text
+

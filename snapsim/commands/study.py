@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("study", choices=["snap"], help="snap: SNAP vs ANN-only and SNN-only (Nardone et al. 2025)")
     p.add_argument("--size", choices=["small", "default"], default="default",
                    help="small: 3 models, 2 links (~15 s); default: 10 models, 5 links, regime map, "
-                        "chiplet count (~1 min on 2 cores)")
+                        "chiplet count, link thresholds (~1 min on 2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: 1 for small, the CPU count up to 8 otherwise)")
@@ -48,6 +48,10 @@ def _main(args: argparse.Namespace) -> int:
         print("\nChiplet count (gain over ANN-only and ANN link/DRAM energy shares per partition count):")
         print(md_table(res.chiplets[[c for c in res.chiplets.columns if c.startswith(
             ("scenario", "link", "model", "energy_gain_vs_ann", "latency_gain_vs_ann", "ann_"))]]))
+    if len(res.targets):
+        print("\nWhere SNAP reaches the paper's figures (threshold per model; inf/nan = never):")
+        print(md_table(res.targets[["model", "search", "link_power", "metric", "target", "threshold",
+                                    "threshold_unit", "limit", "reached"]]))
     print("\nAccuracy front (3 objectives: energy, latency, accuracy):")
     print(md_table(res.accuracy_front[["task", "level", "link", "encoding", "trace_accuracy", "d2d_bits_per_inf",
                                        "energy_pj_per_inf", "latency_ns_p50"]]))

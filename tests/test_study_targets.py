@@ -1,0 +1,89 @@
+"""Study part ``targets``: closed-form energy thresholds checked by runs, bandwidth thresholds bracketed by runs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from snapsim import study
+from snapsim.config import load_hardware
+from snapsim.runner import Prepared
+from snapsim.study_targets import LINK_POWER, PAPER_TARGETS, TargetSearch, energy_threshold, run_targets
+
+SEARCH = TargetSearch(models=("resnet18",), rates_gtps=(0.5, 2.0, 8.0, 32.0), bisection_steps=4)
+
+
+def test_energy_threshold_closed_form_by_hand():
+    # ANN 10 + 2e, SNAP 9 + 0.1e (pJ): gain 5 at e = (5*9 - 10) / (2 - 5*0.1) = 35 / 1.5
+    thr, limit = energy_threshold(1.0, 3.0, (12.0, 16.0), (9.1, 9.3), 5.0)
+    assert thr == pytest.approx(35 / 1.5) and limit == pytest.approx(20.0)
+    assert (10 + 2 * thr) / (9 + 0.1 * thr) == pytest.approx(5.0)
+    # the limit 2e/0.5e = 4 stays below 5: no energy per bit reaches it
+    assert energy_threshold(1.0, 2.0, (12.0, 14.0), (9.5, 10.0), 5.0) == (math.inf, pytest.approx(4.0))
+    # already above the target at e = 0
+    assert energy_threshold(1.0, 2.0, (60.0, 61.0), (10.0, 10.1), 5.0)[0] == 0.0
+
+
+@pytest.fixture(scope="module")
+def result():
+    plan = study._Plan()
+    hw_file = str(study.ROOT / "hwconfigs" / "packages" / "xsr-serdes-1x4.yaml")
+    rows, table, scan = run_targets(SEARCH, plan, lambda specs: study._run_all(specs, 1), hw_file, study._zoo,
+                                    study.SCENARIOS["weights-on-die"], 4, load_hardware(hw_file).link)
+    return {r["run_id"]: r for r in rows}, table, scan, hw_file
+
+
+def test_every_run_ok_and_rows_complete(result):
+    rows, table, scan, _ = result
+    assert rows and all(r["status"] == "ok" for r in rows.values())
+    assert all(r["part"] == "targets" for r in rows.values())
+    assert len(scan) == len(SEARCH.rates_gtps)
+    # one energy-per-bit row per link power model, one bandwidth row per metric
+    assert sorted(table["search"] + "/" + table["link_power"] + "/" + table["metric"]) == sorted(
+        [f"energy_per_bit/{p}/energy_gain_vs_ann" for p in LINK_POWER]
+        + ["bandwidth/always-on/energy_gain_vs_ann", "bandwidth/always-on/latency_gain_vs_ann"])
+
+
+def test_gated_energy_slope_is_the_wire_bits(result):
+    """With idle power 0, d energy / d (pJ/bit) is exactly the wire bits per inference of each design."""
+    rows, table, _, _ = result
+    r = table[(table["search"] == "energy_per_bit") & (table["link_power"] == "gated-ideal")].iloc[0]
+    a1, s1 = r["run_ids"].split()[:2]
+    assert r["ann_energy_per_pj_per_bit"] == pytest.approx(rows[a1]["d2d_bits_per_inf"], rel=1e-9)
+    assert r["snap_energy_per_pj_per_bit"] == pytest.approx(rows[s1]["d2d_bits_per_inf"], rel=1e-9)
+    assert r["limit"] == pytest.approx(rows[a1]["d2d_bits_per_inf"] / rows[s1]["d2d_bits_per_inf"])
+
+
+def test_energy_threshold_is_checked_by_a_run_at_it(result):
+    rows, table, _, _ = result
+    for r in table[table["search"] == "energy_per_bit"].itertuples():
+        if math.isfinite(r.threshold) and r.threshold > 0:
+            a, s = r.run_ids.split()[-2:]
+            assert rows[a]["energy_pj_per_inf"] / rows[s]["energy_pj_per_inf"] == pytest.approx(PAPER_TARGETS["energy"], rel=1e-6)
+            assert r.gain_at_threshold == pytest.approx(PAPER_TARGETS["energy"], rel=1e-6)
+        else:
+            assert r.limit <= PAPER_TARGETS["energy"] and not r.reached
+
+
+def test_bandwidth_threshold_is_bracketed_by_runs(result):
+    """The gain reaches the target at the threshold and not at the next faster rate the search tried."""
+    rows, table, scan, hw_file = result
+    p = Prepared.load(hw_file, study._zoo("resnet18", SEARCH.partitions))
+    link = p.hardware().link
+    for r in table[(table["search"] == "bandwidth") & table["reached"]].itertuples():
+        metric = r.metric.split("_")[0]
+        assert r.gain_at_threshold >= r.target
+        if isinstance(r.threshold_next_gbps, float) and math.isfinite(r.threshold_next_gbps):
+            rate = r.threshold_next_gbps / link.bits_per_transfer
+            idle = link.idle_power_mw * r.threshold_next_gbps / (link.lanes * link.rate_gtps * link.bits_per_transfer)
+            hw_ov = {**study.SCENARIOS["weights-on-die"], "link.lanes": 1, "link.rate_gtps": rate, "link.idle_power_mw": idle}
+            wl = {"stream.inferences": 4}
+            snap_wl = {**wl, "boundary.firing_rate": SEARCH.firing_rate, "boundary.timesteps": SEARCH.timesteps}
+            a = p.result(mode="ann", seed=study.SEED, hw_overrides=hw_ov, workload_overrides=wl).flat()
+            s = p.result(mode="snap", seed=study.SEED, hw_overrides=hw_ov, workload_overrides=snap_wl).flat()
+            col = "energy_pj_per_inf" if metric == "energy" else "latency_ns_p50"
+            assert a[col] / s[col] < r.target
+            assert r.threshold_next_gbps / r.threshold <= 4 ** (1 / 2**SEARCH.bisection_steps) + 1e-9
+    lat = table[(table["search"] == "bandwidth") & (table["metric"] == "latency_gain_vs_ann")].iloc[0]
+    assert lat["reached"]  # resnet18 on a single slow lane: dense activations are link-bound, spikes are not
