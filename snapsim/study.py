@@ -913,7 +913,8 @@ def run_study(size: str = "default", out_dir: str | os.PathLike = "study_out", w
 
         hw_file = str(ROOT / cfg.package)
         extra, targets, scan = run_targets(cfg.targets, plan, lambda specs: _run_all(specs, workers), hw_file, _zoo,
-                                           SCENARIOS["weights-on-die"], cfg.inferences, load_hardware(hw_file).link)
+                                           SCENARIOS["weights-on-die"], cfg.inferences, load_hardware(hw_file).link,
+                                           done=rows)
         rows += extra
     runs = pd.DataFrame(rows)
     front_cols = ["run_id", "part", "model", "domain", "params", "partitions", "scenario", "link", "mode",

@@ -88,11 +88,13 @@ def _rate_bracket(rates: np.ndarray, gains: np.ndarray, target: float) -> tuple[
 
 def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list[dict]], hw_file: str,
                 zoo: Callable[[str, int], str], scenario_overrides: dict, inferences: int,
-                preset_link) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
+                preset_link, done: list[dict] = ()) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
     """Run the searches. ``plan.run(**spec)`` registers a run and returns its id (deduplicated);
-    ``execute(specs)`` runs specs and returns rows in order. ``preset_link`` is the package's LinkConfig
-    (the scaling base). Returns (the rows run here, targets table, bandwidth scan table)."""
-    rows: dict[str, dict] = {}
+    ``execute(specs)`` runs specs and returns rows in order; ``done`` are rows of the plan already run
+    (reused, not run again). ``preset_link`` is the package's LinkConfig (the scaling base). Returns
+    (the rows run here, in plan order; targets table; bandwidth scan table)."""
+    rows: dict[str, dict] = {r["run_id"]: r for r in done}
+    new: set[str] = set()
     wl_snap = {"boundary.firing_rate": search.firing_rate, "boundary.timesteps": search.timesteps}
     stream = {"stream.inferences": inferences}
     base_gbps = preset_link.lanes * preset_link.rate_gtps * preset_link.bits_per_transfer
@@ -123,9 +125,13 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
         return tuple(plan.run(**spec(model, m, hw_ov)) for m in ("ann", "snap"))
 
     def run_pending(ids: list[str]) -> None:
-        todo = [s for s in plan.specs if s["run_id"] in set(ids) and s["run_id"] not in rows]
+        want = set(ids)
+        todo = [s for s in plan.specs if s["run_id"] in want and s["run_id"] not in rows]
+        if not todo:
+            return
         for s, r in zip(todo, execute(todo)):
             rows[s["run_id"]] = r
+            new.add(s["run_id"])
 
     def gains(ids: tuple[str, str]) -> dict:
         a, s = rows[ids[0]], rows[ids[1]]
@@ -220,7 +226,7 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
             row.update(threshold=lo * preset_link.bits_per_transfer, threshold_next_gbps=hi * preset_link.bits_per_transfer,
                        gain_at_threshold=gains(ids)[metric], run_ids=" ".join(ids))
     table = pd.DataFrame(out)
-    return [rows[s["run_id"]] for s in plan.specs if s["run_id"] in rows], table, scan_df
+    return [rows[s["run_id"]] for s in plan.specs if s["run_id"] in new], table, scan_df
 
 
 def _fmt(x: float, unit: str) -> str:

@@ -87,3 +87,24 @@ def test_bandwidth_threshold_is_bracketed_by_runs(result):
             assert r.threshold_next_gbps / r.threshold <= 4 ** (1 / 2**SEARCH.bisection_steps) + 1e-9
     lat = table[(table["search"] == "bandwidth") & (table["metric"] == "latency_gain_vs_ann")].iloc[0]
     assert lat["reached"]  # resnet18 on a single slow lane: dense activations are link-bound, spikes are not
+
+
+def test_runs_already_done_are_reused_not_repeated():
+    """A second search on the same plan, given the first one's rows, runs nothing new and finds the same."""
+    plan = study._Plan()
+    hw_file = str(study.ROOT / "hwconfigs" / "packages" / "xsr-serdes-1x4.yaml")
+    small = TargetSearch(models=("resnet18",), rates_gtps=(2.0, 32.0), bisection_steps=2)
+    calls = []
+
+    def execute(specs):
+        calls.append(len(specs))
+        return study._run_all(specs, 1)
+
+    args = (small, plan, execute, hw_file, study._zoo, study.SCENARIOS["weights-on-die"], 2, load_hardware(hw_file).link)
+    rows, table, scan = run_targets(*args)
+    n_calls, n_specs = len(calls), len(plan.specs)
+    again, table2, scan2 = run_targets(*args, done=rows)
+    assert again == [] and len(calls) == n_calls and len(plan.specs) == n_specs
+    assert table.drop(columns=["run_ids"]).equals(table2.drop(columns=["run_ids"]))
+    assert list(table["run_ids"]) == list(table2["run_ids"]) and scan.equals(scan2)
+    assert len({r["run_id"] for r in rows}) == len(rows) == n_specs
