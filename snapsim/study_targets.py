@@ -16,7 +16,7 @@ one-dimensional searches over the D2D link, every point a pair of snapsim runs (
   grid point that reaches it and the next faster one gives the highest bandwidth that still reaches it.
 
 Results: ``targets.csv`` (one row per model x search x target: threshold, limit, the gain measured at the
-threshold and the run ids it comes from) and ``bandwidth_scan.csv`` (the grid).
+threshold and the run ids it comes from) and ``targets_grid.csv`` (the grid runs of both searches).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ __all__ = ["TargetSearch", "run_targets", "energy_threshold", "PAPER_TARGETS"]
 
 #: Nardone et al. 2025 report up to 5.3x energy efficiency and 15.2x lower latency.
 PAPER_TARGETS = {"energy": 5.3, "latency": 15.2}
+#: SNN-only side: SNAP's gain over SNN-only grows with the timesteps SNN-only needs; thresholds searched
+#: for break-even and the paper's figures, per metric.
+SNN_TARGETS = (("energy", 1.0), ("latency", 1.0), ("energy", PAPER_TARGETS["energy"]),
+               ("latency", PAPER_TARGETS["latency"]))
 #: Link power models of the energy search: ``always-on`` idles at the preset's fraction of active power
 #: (every shipped preset: no power states); ``power-managed`` adds a low-power state (sleep after
 #: ``TargetSearch.sleep_after_idle_ns`` idle, ``wake_latency_ns`` exit, ``sleep_power_frac`` of active
@@ -56,10 +60,14 @@ class TargetSearch:
     wake_latency_ns: float = 100.0
     sleep_after_idle_ns: float = 100.0
     sleep_power_frac: float = 0.1
+    # SNN-only timesteps grid (the zoo's snn.firing_rate stays); integer bisection refines each threshold
+    snn_timesteps: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
     def __post_init__(self):
-        if list(self.rates_gtps) != sorted(set(self.rates_gtps)) or min(self.rates_gtps) <= 0:
-            raise ValueError("rates_gtps must be positive and strictly increasing")
+        for name in ("rates_gtps", "snn_timesteps"):
+            v = getattr(self, name)
+            if list(v) != sorted(set(v)) or min(v) <= 0:
+                raise ValueError(f"{name} must be positive and strictly increasing")
 
 
 def energy_threshold(e1: float, e2: float, ann: tuple[float, float], snap: tuple[float, float],
@@ -92,7 +100,7 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
     """Run the searches. ``plan.run(**spec)`` registers a run and returns its id (deduplicated);
     ``execute(specs)`` runs specs and returns rows in order; ``done`` are rows of the plan already run
     (reused, not run again). ``preset_link`` is the package's LinkConfig (the scaling base). Returns
-    (the rows run here, in plan order; targets table; bandwidth scan table)."""
+    (the rows run here, in plan order; targets table; grid table: the bandwidth and SNN timesteps grids)."""
     rows: dict[str, dict] = {r["run_id"]: r for r in done}
     new: set[str] = set()
     wl_snap = {"boundary.firing_rate": search.firing_rate, "boundary.timesteps": search.timesteps}
@@ -133,6 +141,12 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
             rows[s["run_id"]] = r
             new.add(s["run_id"])
 
+    def snn_vs_snap(model: str, T: int) -> tuple[str, str]:
+        """(SNN-only run at T timesteps, SNAP run): ordered like ``pair`` so ``gains`` reads other/SNAP."""
+        snn = spec(model, "snn", {})
+        snn["wl_overrides"] = {**stream, "snn.timesteps": int(T)}
+        return plan.run(**snn), plan.run(**spec(model, "snap", {}))
+
     def gains(ids: tuple[str, str]) -> dict:
         a, s = rows[ids[0]], rows[ids[1]]
         if a["status"] != "ok" or s["status"] != "ok":
@@ -145,23 +159,30 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
     epairs = {(m, pw): (pair(m, energy_ov(e1, pw)), pair(m, energy_ov(e2, pw)))
               for m in search.models for pw in LINK_POWER}
     grid = {m: [pair(m, rate_ov(r)) for r in search.rates_gtps] for m in search.models}
-    run_pending([i for p in (*(x for v in epairs.values() for x in v), *(x for v in grid.values() for x in v))
-                 for i in p])
+    tgrid = {m: [snn_vs_snap(m, T) for T in search.snn_timesteps] for m in search.models}
+    run_pending([i for p in (*(x for v in epairs.values() for x in v), *(x for v in grid.values() for x in v),
+                             *(x for v in tgrid.values() for x in v)) for i in p])
 
     scan = []
     for m in search.models:
         for r, ids in zip(search.rates_gtps, grid[m]):
             g = gains(ids)
             a = rows[ids[0]]
-            scan.append({"model": m, "rate_gtps": r, "link_gbps": r * preset_link.bits_per_transfer,
+            scan.append({"search": "bandwidth", "model": m, "rate_gtps": r, "link_gbps": r * preset_link.bits_per_transfer,
                          "energy_gain_vs_ann": g["energy"], "latency_gain_vs_ann": g["latency"],
                          "latency_ann_ns": a.get("latency_ns_p50"), "latency_snap_ns": rows[ids[1]].get("latency_ns_p50"),
                          "run_id_ann": ids[0], "run_id_snap": ids[1]})
+        for T, ids in zip(search.snn_timesteps, tgrid[m]):
+            g = gains(ids)
+            scan.append({"search": "snn_timesteps", "model": m, "snn_timesteps": T, "energy_gain_vs_snn": g["energy"],
+                         "latency_gain_vs_snn": g["latency"], "run_id_snn": ids[0], "run_id_snap": ids[1]})
     scan_df = pd.DataFrame(scan)
+    bw_df = scan_df[scan_df["search"] == "bandwidth"]
 
     # closed-form energy thresholds, then the check runs and the bandwidth bisection, a batch per step
     out: list[dict] = []
     checks: dict[tuple[str, str], tuple[str, str]] = {}  # (model, link power) -> the runs at its threshold
+    tbrackets: dict[tuple[str, str, float], list[int]] = {}  # (model, metric, target) -> [failing T, reaching T]
     brackets: dict[tuple[str, str], list[float]] = {}  # (model, metric) -> [reaching rate, failing rate]
     for m in search.models:
         common = {"model": m, "partitions": search.partitions, "firing_rate": search.firing_rate,
@@ -185,7 +206,7 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
                 checks[(m, pw)] = pair(m, energy_ov(thr, pw))
             out.append(row)
         # bandwidth (grid + bisection), for both figures
-        gm = scan_df[scan_df["model"] == m]
+        gm = bw_df[bw_df["model"] == m]
         for metric in ("energy", "latency"):
             target = PAPER_TARGETS[metric]
             col = gm[f"{metric}_gain_vs_ann"].to_numpy()
@@ -207,6 +228,25 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
                 else:
                     brackets[(m, metric)] = [br[0], br[1]]
             out.append(row)
+        # SNN-only timesteps: the fewest at which SNAP's gain over SNN-only reaches each target
+        Ts = np.array(search.snn_timesteps)
+        for metric, target in SNN_TARGETS:
+            col = np.array([gains(ids)[metric] for ids in tgrid[m]])
+            row = {**common, "search": "snn_timesteps", "link_power": "always-on", "metric": f"{metric}_gain_vs_snn",
+                   "target": target, "threshold_unit": "SNN-only timesteps", "limit": float(np.nanmax(col))}
+            ok = np.flatnonzero(col >= target)
+            if not len(ok):
+                row.update(threshold=math.nan, reached=False,
+                           run_ids=" ".join(tgrid[m][int(np.nanargmax(col))]))
+            else:
+                i = int(ok.min())
+                row["reached"] = True
+                if i == 0:  # already at the smallest grid T: an upper bound
+                    row.update(threshold=float(Ts[0]), threshold_is_upper_bound=True, gain_at_threshold=col[0],
+                               run_ids=" ".join(tgrid[m][0]))
+                else:
+                    tbrackets[(m, metric, target)] = [int(Ts[i - 1]), int(Ts[i])]
+            out.append(row)
     run_pending([i for p in checks.values() for i in p])
     for _ in range(search.bisection_steps):  # each step halves every open bracket (in log rate), one batch
         mids = {k: math.sqrt(lo * hi) for k, (lo, hi) in brackets.items()}
@@ -214,6 +254,12 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
         run_pending([i for p in ids.values() for i in p])
         for k, r in mids.items():
             brackets[k][0 if gains(ids[k])[k[1]] >= PAPER_TARGETS[k[1]] else 1] = r
+    while any(hi - lo > 1 for lo, hi in tbrackets.values()):  # integer bisection on T, one batch per step
+        mids = {k: (lo + hi) // 2 for k, (lo, hi) in tbrackets.items() if hi - lo > 1}
+        ids = {k: snn_vs_snap(k[0], T) for k, T in mids.items()}
+        run_pending([i for p in ids.values() for i in p])
+        for k, T in mids.items():
+            tbrackets[k][1 if gains(ids[k])[k[1]] >= k[2] else 0] = T
     for row in out:
         metric = row["metric"].split("_")[0]
         if row["search"] == "energy_per_bit" and (row["model"], row["link_power"]) in checks:
@@ -225,6 +271,11 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
             ids = pair(row["model"], rate_ov(lo))  # already run: a grid point or a bisection midpoint
             row.update(threshold=lo * preset_link.bits_per_transfer, threshold_next_gbps=hi * preset_link.bits_per_transfer,
                        gain_at_threshold=gains(ids)[metric], run_ids=" ".join(ids))
+        elif row["search"] == "snn_timesteps" and (row["model"], metric, row["target"]) in tbrackets:
+            lo, hi = tbrackets[(row["model"], metric, row["target"])]
+            ids, below = snn_vs_snap(row["model"], hi), snn_vs_snap(row["model"], lo)  # both already run
+            row.update(threshold=float(hi), gain_at_threshold=gains(ids)[metric], snn_timesteps_below=lo,
+                       gain_below=gains(below)[metric], run_ids=" ".join((*ids, below[0])))
     table = pd.DataFrame(out)
     return [rows[s["run_id"]] for s in plan.specs if s["run_id"] in new], table, scan_df
 
@@ -259,21 +310,41 @@ def targets_sentences(table: pd.DataFrame, gbps_range: tuple[float, float], pj_r
         out.append(f"- {metric.capitalize()} {PAPER_TARGETS[metric]}x vs ANN-only by link bandwidth (one lane, "
                    f"always-on): {per}; at a bandwidth the presets offer ({lo_g:g}-{hi_g:g} Gb/s per direction) in "
                    f"{len(inside)}/{len(b)} models.")
+    for metric, target in SNN_TARGETS:
+        t = table[(table["search"] == "snn_timesteps") & (table["metric"] == f"{metric}_gain_vs_snn")
+                  & (table["target"] == target)]
+        if not len(t):
+            continue
+        what = "break-even (gain 1)" if target == 1.0 else f"{target}x"
+        per = ", ".join(f"{r.model} {int(r.threshold) if r.reached else 'not within the grid'}" for r in t.itertuples())
+        out.append(f"- {metric.capitalize()} {what} vs SNN-only: SNN-only needs at least this many timesteps for SNAP "
+                   f"to get there: {per}.")
     return out
 
 
 def targets_figure(path, table: pd.DataFrame, scan: pd.DataFrame, gbps_range: tuple[float, float],
                    pj_range: tuple[float, float]):
-    """Left: latency and energy gain vs link bandwidth (grid runs). Right: energy gain vs pJ/bit from the
-    closed form, with the runs it rests on; the presets' ranges shaded, the paper's figures dashed."""
+    """Left: latency and energy gain vs link bandwidth (grid runs). Middle: energy gain vs pJ/bit from the
+    closed form, with the runs it rests on; the presets' ranges shaded. Right: gains over SNN-only vs the
+    timesteps SNN-only needs (grid runs). The paper's figures dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 4.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (m, g) in enumerate(scan.groupby("model", sort=False)):
+    for i, (m, g) in enumerate(scan[scan["search"] == "snn_timesteps"].groupby("model", sort=False)):
+        c = colors[i % len(colors)]
+        ax3.plot(g["snn_timesteps"], g["energy_gain_vs_snn"], "-o", ms=3, color=c, label=m)
+        ax3.plot(g["snn_timesteps"], g["latency_gain_vs_snn"], ":", color=c)
+    ax3.axhline(1.0, color="k", lw=0.8)
+    ax3.axhline(PAPER_TARGETS["energy"], ls="--", color="k", lw=1, label="paper 5.3x / 15.2x")
+    ax3.axhline(PAPER_TARGETS["latency"], ls="--", color="k", lw=1)
+    ax3.set(xscale="log", yscale="log", xlabel="timesteps SNN-only needs", ylabel="gain vs SNN-only (solid energy, dotted latency)",
+            title="SNAP gain vs SNN-only timesteps")
+    ax3.legend(fontsize=7)
+    for i, (m, g) in enumerate(scan[scan["search"] == "bandwidth"].groupby("model", sort=False)):
         c = colors[i % len(colors)]
         ax1.plot(g["link_gbps"], g["latency_gain_vs_ann"], "-o", ms=3, color=c, label=f"{m} latency")
         ax1.plot(g["link_gbps"], g["energy_gain_vs_ann"], ":", color=c)

@@ -346,17 +346,17 @@ def test_chiplets_table_on_synthetic_gains():
 
 
 def test_targets_rows_and_runs(study):
-    from snapsim.study_targets import LINK_POWER
+    from snapsim.study_targets import LINK_POWER, SNN_TARGETS
 
     t = SIZES["small"].targets
     tab = study.targets
     assert study.files["targets"].exists() and study.files["fig_targets"].stat().st_size > 0
-    assert len(tab) == len(t.models) * (len(LINK_POWER) + 2)
+    assert len(tab) == len(t.models) * (len(LINK_POWER) + 2 + len(SNN_TARGETS))
     runs = study.runs.set_index("run_id")
     for r in tab.itertuples():
         ids = r.run_ids.split()
         assert ids and all(runs.loc[i, "part"] == "targets" and runs.loc[i, "status"] == "ok" for i in ids)
-        assert {runs.loc[i, "mode"] for i in ids} == {"ann", "snap"}
+        assert {runs.loc[i, "mode"] for i in ids} == ({"snn", "snap"} if r.search == "snn_timesteps" else {"ann", "snap"})
         assert all(runs.loc[i, "model"] == r.model for i in ids)
         if r.search == "bandwidth":
             a, s_ = ids[-2:]
@@ -373,12 +373,17 @@ def test_targets_rows_and_runs(study):
             a, s_ = ids[-2:]  # the check runs at the closed-form threshold
             assert runs.loc[a, "link_energy_pj_per_bit"] == pytest.approx(r.threshold)
             assert runs.loc[a, "energy_pj_per_inf"] / runs.loc[s_, "energy_pj_per_inf"] == pytest.approx(r.target, rel=1e-6)
-    # the bandwidth scan: one ann/snap pair per grid rate per model, gains are their ratios
-    scan = study.bandwidth_scan
-    assert len(scan) == len(t.models) * len(t.rates_gtps)
-    for r in scan.itertuples():
+    # the grids: one ann/snap pair per rate and one snn/snap pair per SNN timesteps, per model; gains are ratios
+    grid = study.targets_grid
+    bw, tg = grid[grid["search"] == "bandwidth"], grid[grid["search"] == "snn_timesteps"]
+    assert len(bw) == len(t.models) * len(t.rates_gtps) and len(tg) == len(t.models) * len(t.snn_timesteps)
+    for r in bw.itertuples():
         assert runs.loc[r.run_id_ann, "latency_ns_p50"] / runs.loc[r.run_id_snap, "latency_ns_p50"] == pytest.approx(
             r.latency_gain_vs_ann, rel=1e-12)
+    for r in tg.itertuples():
+        assert runs.loc[r.run_id_snn, "mode"] == "snn" and runs.loc[r.run_id_snn, "timesteps"] == r.snn_timesteps
+        assert runs.loc[r.run_id_snn, "energy_pj_per_inf"] / runs.loc[r.run_id_snap, "energy_pj_per_inf"] == pytest.approx(
+            r.energy_gain_vs_snn, rel=1e-12)
 
 
 def test_summary_has_the_targets_section(study):

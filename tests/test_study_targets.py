@@ -9,9 +9,10 @@ import pytest
 from snapsim import study
 from snapsim.config import load_hardware
 from snapsim.runner import Prepared
-from snapsim.study_targets import LINK_POWER, PAPER_TARGETS, TargetSearch, energy_threshold, run_targets
+from snapsim.study_targets import LINK_POWER, PAPER_TARGETS, SNN_TARGETS, TargetSearch, energy_threshold, run_targets
 
-SEARCH = TargetSearch(models=("resnet18",), rates_gtps=(0.5, 2.0, 8.0, 32.0), bisection_steps=4)
+SEARCH = TargetSearch(models=("resnet18",), rates_gtps=(0.5, 2.0, 8.0, 32.0), bisection_steps=4,
+                      snn_timesteps=(2, 16, 512))
 
 
 def test_energy_threshold_closed_form_by_hand():
@@ -38,11 +39,13 @@ def test_every_run_ok_and_rows_complete(result):
     rows, table, scan, _ = result
     assert rows and all(r["status"] == "ok" for r in rows.values())
     assert all(r["part"] == "targets" for r in rows.values())
-    assert len(scan) == len(SEARCH.rates_gtps)
-    # one energy-per-bit row per link power model, one bandwidth row per metric
-    assert sorted(table["search"] + "/" + table["link_power"] + "/" + table["metric"]) == sorted(
-        [f"energy_per_bit/{p}/energy_gain_vs_ann" for p in LINK_POWER]
-        + ["bandwidth/always-on/energy_gain_vs_ann", "bandwidth/always-on/latency_gain_vs_ann"])
+    assert (scan["search"] == "bandwidth").sum() == len(SEARCH.rates_gtps)
+    assert (scan["search"] == "snn_timesteps").sum() == len(SEARCH.snn_timesteps)
+    # one energy-per-bit row per link power model, one bandwidth row per metric, one SNN row per target
+    assert sorted(table["search"] + "/" + table["link_power"] + "/" + table["metric"] + "/" + table["target"].astype(str)) == sorted(
+        [f"energy_per_bit/{p}/energy_gain_vs_ann/5.3" for p in LINK_POWER]
+        + ["bandwidth/always-on/energy_gain_vs_ann/5.3", "bandwidth/always-on/latency_gain_vs_ann/15.2"]
+        + [f"snn_timesteps/always-on/{m}_gain_vs_snn/{t}" for m, t in SNN_TARGETS])
 
 
 def test_gated_energy_slope_is_the_wire_bits(result):
@@ -108,3 +111,20 @@ def test_runs_already_done_are_reused_not_repeated():
     assert table.drop(columns=["run_ids"]).equals(table2.drop(columns=["run_ids"]))
     assert list(table["run_ids"]) == list(table2["run_ids"]) and scan.equals(scan2)
     assert len({r["run_id"] for r in rows}) == len(rows) == n_specs
+
+
+def test_snn_timesteps_threshold_is_the_first_that_reaches(result):
+    """The threshold T reaches the target (its runs say so) and T - 1 does not (a run says so too)."""
+    rows, table, _, _ = result
+    t = table[table["search"] == "snn_timesteps"]
+    assert t["reached"].all()  # resnet18: SNN-only at 512 steps costs far more than SNAP
+    for r in t.itertuples():
+        snn, snap, below = r.run_ids.split()
+        metric = "energy_pj_per_inf" if r.metric.startswith("energy") else "latency_ns_p50"
+        assert rows[snn]["mode"] == "snn" and rows[snap]["mode"] == "snap" and rows[below]["mode"] == "snn"
+        assert rows[snn]["timesteps"] == r.threshold and rows[below]["timesteps"] == r.threshold - 1
+        assert rows[snn][metric] / rows[snap][metric] >= r.target > rows[below][metric] / rows[snap][metric]
+    # break-even comes first, the paper's figures later
+    e = t[t["metric"] == "energy_gain_vs_snn"].set_index("target")["threshold"]
+    assert e[1.0] < e[PAPER_TARGETS["energy"]]
+
