@@ -1,19 +1,23 @@
-"""Study part ``targets``: the link regimes in which SNAP's gains over ANN-only reach the paper's figures.
+"""Study part ``targets``: where SNAP's gains reach the paper's figures, over ANN-only and SNN-only.
 
 The grid parts of the study say *whether* a preset reaches 5.3x energy / 15.2x latency; this part says
-*where*: for each model (``weights-on-die``, SNAP at its most favourable boundary settings) two
-one-dimensional searches over the D2D link, every point a pair of snapsim runs (ANN-only and SNAP):
+*where*: for each model (``weights-on-die``, SNAP at its most favourable boundary settings) three
+one-dimensional searches, every point a pair of snapsim runs (the other design and SNAP):
 
-* **energy per bit** ``e``: the link's active energy per bit and its idle power are scaled together (the
-  presets derive idle power as a fraction of ``e`` x bandwidth). Wire bits, timing and every other count
+* **energy per bit** ``e`` (vs ANN-only): the link's active energy per bit and its idle (and sleep) power
+  are scaled together (the presets derive idle power as a fraction of ``e`` x bandwidth), for each link
+  power model in :data:`LINK_POWER`. Wire bits, timing and every other count
   do not depend on ``e``, so each design's energy per inference is affine in ``e``:
   ``E(e) = E(e1) + (e - e1) (E(e2) - E(e1)) / (e2 - e1)``, and the ``e`` at which
   ``E_ann(e) / E_snap(e)`` equals a target follows in closed form from two runs per design. A third pair
   of runs at that ``e`` checks the closed form (the gain there must equal the target). When the gain's
   limit for ``e -> inf`` (the ratio of the slopes) is below the target, no energy per bit reaches it.
-* **bandwidth**: one lane, ``rate_gtps`` swept on a log grid, idle power scaled with bandwidth. Energy and
-  latency gains are read per grid point; for each target, bisection (in log rate) between the fastest
-  grid point that reaches it and the next faster one gives the highest bandwidth that still reaches it.
+* **bandwidth** (vs ANN-only): one lane, ``rate_gtps`` swept on a log grid, idle power scaled with
+  bandwidth. Energy and latency gains are read per grid point; for each target, bisection (in log rate)
+  between the fastest grid point that reaches it and the next faster one gives the highest bandwidth
+  that still reaches it.
+* **SNN-only timesteps** (vs SNN-only): ``snn.timesteps`` on a grid, then integer bisection: the fewest
+  timesteps SNN-only must need for SNAP's gain over it to reach break-even or the paper's figures.
 
 Results: ``targets.csv`` (one row per model x search x target: threshold, limit, the gain measured at the
 threshold and the run ids it comes from) and ``targets_grid.csv`` (the grid runs of both searches).
@@ -187,7 +191,7 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
     for m in search.models:
         common = {"model": m, "partitions": search.partitions, "firing_rate": search.firing_rate,
                   "timesteps": search.timesteps}
-        for pw in LINK_POWER:  # energy per bit (closed form), with always-on and with ideally gated links
+        for pw in LINK_POWER:  # energy per bit (closed form), once per link power model
             (a1, s1), (a2, s2) = epairs[(m, pw)]
             target = PAPER_TARGETS["energy"]
             row = {**common, "search": "energy_per_bit", "link_power": pw, "metric": "energy_gain_vs_ann",
