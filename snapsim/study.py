@@ -828,15 +828,19 @@ def _targets_conclusion(targets: pd.DataFrame | None, ranges) -> str:
              f" Searching the link itself (part `targets`): no model reaches {PAPER_LATENCY_GAIN}x latency on any grid link"]
     parts[0] += f" (the presets offer {lo_g:g}-{hi_g:g} Gb/s)."
     snn = targets[targets["search"] == "snn_timesteps"]
-    for metric, target in ((m, t) for m, t in (("energy", 1.0), ("energy", PAPER_ENERGY_GAIN),
-                                                  ("latency", PAPER_LATENCY_GAIN))):
-        t = snn[(snn["metric"] == f"{metric}_gain_vs_snn") & (snn["target"] == target) & snn["reached"]]
-        n = int(((snn["metric"] == f"{metric}_gain_vs_snn") & (snn["target"] == target)).sum())
-        what = "costs as much as SNAP" if target == 1.0 else f"is {target}x SNAP's {metric}"
-        if n:
-            parts.append(f" SNN-only {what} once it needs {t['threshold'].min():.0f}-{t['threshold'].max():.0f} "
-                         f"timesteps ({len(t)} of {n} models within the grid)." if len(t) else
-                         f" SNN-only never {what.replace('is ', 'reaches ')} within the timesteps grid.")
+    for metric, target, reaches, never in (
+            ("energy", 1.0, "costs as much as SNAP", "costs as much as SNAP"),
+            ("energy", PAPER_ENERGY_GAIN, f"is {PAPER_ENERGY_GAIN}x SNAP's energy",
+             f"reaches {PAPER_ENERGY_GAIN}x SNAP's energy"),
+            ("latency", PAPER_LATENCY_GAIN, f"is {PAPER_LATENCY_GAIN}x SNAP's latency",
+             f"reaches {PAPER_LATENCY_GAIN}x SNAP's latency")):
+        rows = snn[(snn["metric"] == f"{metric}_gain_vs_snn") & (snn["target"] == target)]
+        t = rows[rows["reached"]]
+        if len(t):
+            parts.append(f" SNN-only {reaches} once it needs {t['threshold'].min():.0f}-{t['threshold'].max():.0f} "
+                         f"timesteps ({len(t)} of {len(rows)} models within the grid).")
+        elif len(rows):
+            parts.append(f" SNN-only never {never} within the timesteps grid.")
     for pw in LINK_POWER:
         e = targets[(targets["search"] == "energy_per_bit") & (targets["link_power"] == pw)]
         ok = e[e["reached"]]
