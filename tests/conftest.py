@@ -21,3 +21,15 @@ def ucie_2x2():
     from snapsim.config import load_hardware
 
     return load_hardware(ROOT / "hwconfigs" / "packages" / "ucie-a-2x2.yaml")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden", action="store_true", default=False,
+        help="rewrite tests/golden/*.json from the current code instead of comparing against them",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))
