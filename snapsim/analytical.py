@@ -1,22 +1,21 @@
-"""Closed-form and recurrence models beside the simulator: zero-load latency, serialization,
-saturation bandwidth, credit limits, M/D/1 queueing, and pipeline bounds.
+"""Closed-form and recurrence models of the interconnect beside the simulator: zero-load latency,
+serialization, saturation bandwidth, credit limits and M/D/1 queueing.
 
 Nothing here runs SimPy. The simulator never beats these bounds, and at zero load it equals them to
-the tick; ``tests/test_crosscheck.py`` checks both.
+the tick; the tests check both. Each mode's pipeline closed forms (zero-load latency and throughput
+bound of a whole inference) live beside its event flow in :mod:`snapsim.modes`, built on these.
+Framing is :mod:`snapsim.d2d.framing`, the same rule the network uses: a message is framed per hop,
+and a hop whose framing differs from the previous hop's waits for the whole message (store-and-forward).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from .d2d.link import LinkTiming
-from .units import TICKS_PER_S, ticks_to_ns
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Simulation
+from .d2d.timing import LinkTiming
 
 __all__ = [
     "serialization_ticks",
@@ -24,7 +23,6 @@ __all__ = [
     "message_recurrence",
     "saturation_payload_gbps",
     "md1_mean_wait_ticks",
-    "pipeline_bounds",
 ]
 
 
@@ -33,27 +31,45 @@ def serialization_ticks(timing: LinkTiming, n_flits: int) -> int:
     return n_flits * timing.t_flit
 
 
-def message_zero_load_ticks(path: Sequence[LinkTiming], transit: Sequence[int], n_flits: int) -> int:
-    """Closed form: latency of one message on an idle route with cut-through forwarding.
+def _segments(path: Sequence[LinkTiming], payload_bits: int) -> list[tuple[int, int, int]]:
+    """``(first_hop, stop_hop, flits)`` of each run of consecutive hops that frame the message alike."""
+    segs: list[tuple[int, int, int]] = []
+    for h, tm in enumerate(path):
+        n = tm.flits(payload_bits)
+        if segs and segs[-1][2] == n:
+            segs[-1] = (segs[-1][0], h + 1, n)
+        else:
+            segs.append((h, h + 1, n))
+    return segs
 
-    ``transit[h]`` is the die-crossing time before hop ``h+1``. Exact when no hop's credits bind and
-    all hops frame the message into the same number of flits:
+
+def message_zero_load_ticks(path: Sequence[LinkTiming], transit: Sequence[int], payload_bits: int) -> int:
+    """Closed form: latency of one message of ``payload_bits`` on an idle route with cut-through forwarding.
+
+    ``transit[h]`` is the die-crossing time before hop ``h+1``. The route splits into segments of hops
+    that frame the message into the same number of flits ``n`` (a re-framing hop waits for the whole
+    message). Within a segment, exact when no hop's credits bind:
     ``sum(t_h + L_h) + sum(transit) + max_j (W_j + (n - 1) t_j)``, where ``W_j`` is the sum of the wake
-    latencies of hops ``0..j`` (idle power-managed links are asleep; 0 for always-on links): the head
-    waits ``wake_h`` at every hop, and the tail leaves hop ``j`` ``(n-1) t_j`` after the head did. Without
-    power states this is ``sum(t_h + L_h) + sum(transit) + (n - 1) max(t_h)``. For a single credit-bound
-    hop it is ``wake + n t + L + floor((n-1)/C) * (rtt - C t)``.
+    latencies of the segment's hops up to ``j`` (idle power-managed links are asleep; 0 for always-on
+    links): the head waits ``wake_h`` at every hop, and the tail leaves hop ``j`` ``(n-1) t_j`` after the
+    head did. Without power states this is ``sum(t_h + L_h) + sum(transit) + (n - 1) max(t_h)``. For a
+    single credit-bound hop it is ``wake + n t + L + floor((n-1)/C) * (rtt - C t)``.
     """
     wakes = [tm.wake if tm.sleep_after is not None else 0 for tm in path]
-    if len(path) == 1 and path[0].credits_bind:
-        tm = path[0]
-        return (wakes[0] + n_flits * tm.t_flit + tm.latency
-                + ((n_flits - 1) // tm.credits) * (tm.credit_rtt - tm.credits * tm.t_flit))
-    cum = np.cumsum(wakes)
-    return (
-        sum(tm.t_flit + tm.latency for tm in path) + sum(transit)
-        + max(int(cum[j]) + (n_flits - 1) * tm.t_flit for j, tm in enumerate(path))
-    )
+    total = 0
+    for a, z, n in _segments(path, payload_bits):
+        hops = path[a:z]
+        if z - a == 1 and hops[0].credits_bind:
+            tm = hops[0]
+            total += (wakes[a] + n * tm.t_flit + tm.latency
+                      + ((n - 1) // tm.credits) * (tm.credit_rtt - tm.credits * tm.t_flit))
+        else:
+            cum = np.cumsum(wakes[a:z])
+            total += (sum(tm.t_flit + tm.latency for tm in hops) + sum(transit[a : z - 1])
+                      + max(int(cum[j]) + (n - 1) * tm.t_flit for j, tm in enumerate(hops)))
+        if z < len(path):
+            total += transit[z - 1]
+    return total
 
 
 def message_recurrence(
@@ -61,12 +77,13 @@ def message_recurrence(
 ) -> list[int]:
     """Reference recurrence, flit by flit in plain Python: arrival tick of each message's last flit.
 
-    ``messages`` are ``(ready_tick, n_flits)`` in service order on an otherwise idle route. This is the
-    link model's definition written out directly (no SimPy, no numpy), used as the golden model. A
-    power-managed link is asleep from tick 0 and ``sleep_after`` ticks after its lanes last became free;
-    a head flit that finds it asleep waits ``wake`` ticks.
+    ``messages`` are ``(ready_tick, payload_bits)`` in service order on an otherwise idle route. This is
+    the link model's definition written out directly (no SimPy, no numpy), used as the golden model. Each
+    hop frames the message itself; a hop with another flit count than the previous hop's starts from the
+    arrival of the whole message. A power-managed link is asleep from tick 0 and ``sleep_after`` ticks
+    after its lanes last became free; a head flit that finds it asleep waits ``wake`` ticks.
     """
-    ready_lists = [[r] * n for r, n in messages]
+    ready_lists = [[r] * path[0].flits(bits) for r, bits in messages]
     done = [0] * len(messages)
     for h, tm in enumerate(path):
         free = 0
@@ -74,6 +91,9 @@ def message_recurrence(
         starts_all: list[int] = []
         nxt = []
         for m, ready in enumerate(ready_lists):
+            n = tm.flits(messages[m][1])
+            if n != len(ready):  # re-framed: every flit waits for the whole message
+                ready = [max(ready)] * n
             out = []
             for j, r in enumerate(ready):
                 k = len(starts_all)
@@ -106,98 +126,3 @@ def md1_mean_wait_ticks(service_ticks: float, arrival_rate_per_tick: float) -> f
     if rho >= 1:
         return math.inf
     return rho * service_ticks / (2 * (1 - rho))
-
-
-def pipeline_bounds(sim: "Simulation") -> dict:
-    """Zero-load latency of inference 0 and an upper bound on throughput, from the same cost models."""
-    from .chiplet import Codec
-
-    net, P, mode = sim.net, len(sim.parts), sim.mode
-    costs = [c.ticks for c in sim.costs]
-
-    def route(b: int):
-        path = net.route(sim.cids[b], sim.cids[b + 1])
-        timings = [net.links[(a, c)].timing for a, c in zip(path[:-1], path[1:])]
-        transit = [net.transit_ticks[c] for c in path[1:-1]]
-        return timings, transit
-
-    def flits(b: int, i: int, t: int) -> int:
-        return net.links[tuple(net.route(sim.cids[b], sim.cids[b + 1])[:2])].timing.flits(
-            sim.payload.message_payload_bits(b, i, t)
-        )
-
-    busy: list[float] = []  # per-inference busy ticks of every server (bottleneck bound)
-    if mode == "ann":
-        t = 0
-        for p in range(P):
-            t += costs[p]
-            if p < P - 1:
-                timings, transit = route(p)
-                t = message_recurrence(timings, transit, [(t, flits(p, 0, 0))])[0]
-        zero = t
-        busy += costs
-    elif mode == "snap":
-        t = 0
-        for p in range(P):
-            t += costs[p]
-            if p < P - 1:
-                bp = sim.boundaries[p]
-                n = bp.neurons * sim.batch
-                enc = Codec(sim.hw.chiplet_config(sim.cids[p]))
-                dec = Codec(sim.hw.chiplet_config(sim.cids[p + 1]))
-                step = enc.step_ticks(n)
-                msgs = [(t + enc.pipeline_ticks() + (k + 1) * step, flits(p, 0, k)) for k in range(bp.timesteps)]
-                timings, transit = route(p)
-                t = max(message_recurrence(timings, transit, msgs)) + dec.pipeline_ticks() + dec.step_ticks(n)
-                busy.append(enc.pipeline_ticks() + bp.timesteps * step)
-                busy.append(dec.pipeline_ticks() + dec.step_ticks(n))
-        zero = t
-        busy += costs
-    else:  # snn: timestep jobs pipeline through partitions
-        T = sim.T
-        ready = [0] * T
-        for p in range(P):
-            free = 0
-            done_p = []
-            for k in range(T):
-                s = max(ready[k], free)
-                free = s + costs[p]
-                done_p.append(free)
-            if p < P - 1:
-                timings, transit = route(p)
-                ready = message_recurrence(timings, transit, [(d, flits(p, 0, k)) for k, d in enumerate(done_p)])
-            else:
-                ready = done_p
-        zero = max(ready)
-        busy += [c * T for c in costs]
-    # links: mean flits per inference over the whole stream (stochastic payloads vary per inference)
-    N = sim.wl.stream.inferences
-    link_busy: dict[tuple[int, int], float] = {}
-    for b in range(P - 1):
-        path = net.route(sim.cids[b], sim.cids[b + 1])
-        steps = sim.boundaries[b].timesteps if mode != "ann" else 1
-        table = getattr(sim.payload, "bits_table", None)
-        if table is not None:
-            bits = np.asarray(table(b), dtype=np.int64)[:N, :steps]
-        else:
-            bits = np.array([[sim.payload.message_payload_bits(b, i, t) for t in range(steps)] for i in range(N)],
-                            dtype=np.int64)
-        per_flit = net.links[(path[0], path[1])].timing.payload_bits_per_flit // 8
-        total_flits = int(np.maximum(1, -(-(-(-bits // 8)) // per_flit)).sum())
-        for a, c in zip(path[:-1], path[1:]):
-            tm = net.links[(a, c)].timing
-            per_flit = max(tm.t_flit, tm.credit_rtt / tm.credits)
-            link_busy[(a, c)] = link_busy.get((a, c), 0.0) + total_flits * per_flit / N
-    busy += list(link_busy.values())
-    bottleneck = max(busy) if busy else 1
-    s = sim.wl.stream
-    rate_bounds = [TICKS_PER_S / bottleneck]
-    if s.injection == "closed":
-        rate_bounds.append(s.max_in_flight * TICKS_PER_S / max(zero, 1))
-    elif s.injection == "periodic":
-        rate_bounds.append(TICKS_PER_S / (s.interval_ns * 1000.0))
-    return {
-        "zero_load_latency_ns": ticks_to_ns(zero),
-        "bottleneck_ns_per_inf": ticks_to_ns(bottleneck),
-        "throughput_bound_inf_per_s": min(rate_bounds),
-    }

@@ -1,8 +1,17 @@
-"""The package network: directed D2D links between chiplets, routes, and message delivery.
+"""The package network: directed D2D links between chiplets, assembled from injected parts, and message
+delivery.
+
+Parts (each injected, each with a default): the package description (:class:`snapsim.package.Package`:
+routes, link configs and timings), the link model (:data:`snapsim.d2d.link.LINK_MODELS`: ``fast``
+message-aggregate or ``reference`` flit-by-flit), the power policy of each link direction
+(:func:`snapsim.d2d.power.power_policy`), the switch that forwards flits across an intermediate die
+(:class:`snapsim.chiplet.switch.IdealSwitch`) and a probe (:mod:`snapsim.probe`). Framing is
+:mod:`snapsim.d2d.framing`, shared with the analytical bounds.
 
 A message travels its route hop by hop with cut-through forwarding: a flit that arrives at an
-intermediate chiplet crosses that die (``transit_hops`` on-die hops) and is ready on the next link.
-The message is delivered when its last flit is received at the destination.
+intermediate chiplet crosses that die (the switch) and is ready on the next link. A link with another
+flit size re-frames the message: it leaves only once all of it has arrived (store-and-forward at that
+hop). The message is delivered when its last flit is received at the destination.
 
 Same-tick ordering: everything the links hand to each other or to the engine at one tick (a head flit
 arriving at a link, a message delivered) is collected and processed in one batch at the end of that
@@ -13,17 +22,21 @@ to schedule events in, and the reference and fast fidelities see identical order
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import simpy
 
+from .chiplet.switch import IdealSwitch
 from .config.hardware import HardwareConfig, LinkConfig
-from .d2d.link import FastLink, FlitTimes, LinkTiming, ReferenceLink
-from .topology import Topology
-from .units import ns_to_ticks
+from .d2d.link import LINK_MODELS
+from .d2d.timing import FlitTimes, LinkTiming
+from .d2d.power import power_policy
+from .package import Package
+from .probe import NullProbe
 
 __all__ = ["Network", "Message", "Group", "DirectedLink", "FIDELITIES"]
 
-FIDELITIES = ("fast", "reference")
+FIDELITIES = tuple(LINK_MODELS)
 _LATE = 2  # SimPy priority below NORMAL(1): runs after every ordinary event of the same tick
 
 
@@ -81,42 +94,46 @@ class DirectedLink:
     def flits(self) -> int:
         return self.server.flits_sent
 
+    @property
+    def power(self):
+        return self.server.power
+
 
 class Network:
-    def __init__(self, env: simpy.Environment, hw: HardwareConfig, fidelity: str = "fast"):
-        if fidelity not in FIDELITIES:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        package: Package | HardwareConfig,
+        fidelity: str = "fast",
+        *,
+        power: Callable[[LinkTiming], object] = power_policy,
+        switch=None,
+        probe=None,
+    ):
+        if fidelity not in LINK_MODELS:
             raise ValueError(f"fidelity must be one of {FIDELITIES}")
+        if isinstance(package, HardwareConfig):
+            package = Package(package)
         self.env = env
-        self.hw = hw
+        self.package = package
         self.fidelity = fidelity
-        self.topology = Topology(hw.topology)
-        edge_cfg: dict[tuple[int, int], LinkConfig] = {}
-        for e in hw.links:
-            a, b = e.between
-            edge_cfg[(min(a, b), max(a, b))] = e.link
+        self.topology = package.topology
+        self.switch = switch if switch is not None else IdealSwitch(package.transit_ticks)
+        self.probe = probe if probe is not None else NullProbe()
+        model = LINK_MODELS[fidelity]
         self.links: dict[tuple[int, int], DirectedLink] = {}
-        for a, b in self.topology.edges:
-            cfg = edge_cfg.get((a, b), hw.link)
-            for s, d in ((a, b), (b, a)):
-                timing = LinkTiming.from_config(cfg)
-                server = FastLink(timing) if fidelity == "fast" else ReferenceLink(env, timing)
-                self.links[(s, d)] = DirectedLink(f"c{s}->c{d}", s, d, cfg, timing, server)
-        self.transit_ticks = {
-            c: ns_to_ticks(hw.chiplet_config(c).noc.transit_hops * hw.chiplet_config(c).noc.hop_latency_ns)
-            for c in range(self.topology.n)
-        }
-        self._routes: dict[tuple[int, int], list[int]] = {}
+        for (s, d), timing in sorted(package.timing.items()):
+            server = model(env, timing, power(timing))
+            self.links[(s, d)] = DirectedLink(package.link_name((s, d)), s, d, package.link_config[(s, d)], timing,
+                                              server)
         self._seq = 0
         self._buckets: dict[int, list[tuple[int, int, Message]]] = {}
-        self.transit_bits: dict[int, int] = {c: 0 for c in range(self.topology.n)}
+        self.transit_bits: dict[int, int] = {c: 0 for c in range(package.n)}
 
     # ------------------------------------------------------------------------------------------ routes
 
     def route(self, src: int, dst: int) -> list[int]:
-        key = (src, dst)
-        if key not in self._routes:
-            self._routes[key] = self.topology.route(src, dst)
-        return self._routes[key]
+        return self.package.route(src, dst)
 
     def mark_route_used(self, src: int, dst: int) -> None:
         path = self.route(src, dst)
@@ -195,12 +212,12 @@ class Network:
             if ready.n != n:
                 ready = FlitTimes(ready.last, 0, n)  # re-framed: whole message must have arrived
             starts = link.server.serve(ready)
+            if self.probe.enabled:
+                self.probe.link_message(link.name, msg.seq, starts.first, starts.last + tm.t_flit, n, msg.payload_bits)
             if last_hop:
                 self._at(starts.last + tm.t_flit + tm.latency, 1, msg)
             else:
-                nxt = b
-                delay = tm.t_flit + tm.latency + self.transit_ticks[nxt]
-                msg.ready = starts.shifted(delay)
+                msg.ready = self.switch.forward(b, starts.shifted(tm.t_flit + tm.latency))
                 msg.hop += 1
                 self._at(msg.ready.first, 0, msg)
         else:
@@ -213,16 +230,31 @@ class Network:
         if ready_events is not None and len(ready_events) != n:
             last = ready_events[-1]
             ready_events = [last] * n
+        report = None
+        if self.probe.enabled:
+            first_start = [0]
+
+            def report(k: int, start: int) -> None:
+                if k == 0:
+                    first_start[0] = start
+                if k == n - 1:
+                    self.probe.link_message(link.name, msg.seq, first_start[0], start + tm.t_flit, n,
+                                            msg.payload_bits)
+
         if last_hop:
             def on_flit(k: int, start: int) -> None:
+                if report is not None:
+                    report(k, start)
                 if k == n - 1:
                     self._at(start + tm.t_flit + tm.latency, 1, msg)
 
         else:
             nxt_events = [env.event() for _ in range(n)]
-            delay = tm.t_flit + tm.latency + self.transit_ticks[link.dst]
+            delay = tm.t_flit + tm.latency + self.switch.delay(link.dst)
 
             def on_flit(k: int, start: int) -> None:
+                if report is not None:
+                    report(k, start)
                 ev = env.timeout(start + delay - env.now)
                 target = nxt_events[k]
                 ev.callbacks.append(lambda _e: target.succeed())

@@ -1,68 +1,92 @@
-"""Boundary payloads: how many bits one boundary message carries.
+"""Boundary payloads: how many bits (and spikes) each boundary message carries.
 
-The engine asks a :class:`PayloadModel` for ``message_payload_bits(boundary, inference, timestep)``.
-:class:`StatisticalPayload` draws spike counts from a seeded binomial firing-rate model; a trace
-replay (:mod:`snapsim.trace.replay`) answers the same question from recorded tensors, so a real trace
-is a drop-in replacement.
+A :class:`PayloadModel` answers, for boundary ``b``, inference ``i`` and message ``m`` (the m-th send
+window of the boundary's encoding, see :meth:`snapsim.encoding.Encoding.windows`), the message's payload
+bits and non-zero count. It is chosen before the simulation is built (:func:`snapsim.runner.simulate`):
+
+* :class:`StatisticalPayload` draws spike counts from a seeded binomial firing-rate model (and, for
+  encodings whose size depends on spike positions, the positions themselves);
+* a trace replay (:class:`snapsim.trace.replay.TracePayload`) answers from recorded tensors.
+
+Both size messages with the same rule, :meth:`Encoding.window_bits`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .encoding import Encoding, message_bits
+if TYPE_CHECKING:  # pragma: no cover
+    from .plan import BoundaryPlan
 
-__all__ = ["PayloadModel", "BoundaryPayload", "StatisticalPayload"]
+__all__ = ["PayloadModel", "StatisticalPayload"]
+
+#: frames drawn at once when spike positions are needed (bounds memory: chunk x neurons booleans)
+_POSITION_CHUNK_BITS = 1 << 22
 
 
 class PayloadModel(Protocol):
-    def message_payload_bits(self, boundary: int, inference: int, timestep: int) -> int: ...
+    """What the engine and the bounds ask about boundary messages."""
 
+    def message_bits(self, boundary: int, inference: int, message: int) -> int: ...
 
-@dataclass(frozen=True)
-class BoundaryPayload:
-    """What one boundary carries in the current mode."""
+    def message_spikes(self, boundary: int, inference: int, message: int) -> int: ...
 
-    neurons: int  # per sample
-    spiking: bool
-    timesteps: int  # 1 for dense
-    firing_rate: float  # spikes per neuron per timestep (spiking only)
-    encoding: Encoding  # wire encoding (dense at a precision, or a spike encoding)
+    def bits_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        ...
 
 
 class StatisticalPayload:
     """Spike counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep).
 
     Draws come from one generator per boundary seeded from ``(seed, boundary)``, filled for all
-    inferences at construction, so results never depend on the order the engine asks in.
+    inferences at construction, so results never depend on the order the engine asks in. Encodings whose
+    size depends on spike positions (``rle``) get frames of independent Bernoulli(firing_rate) spikes
+    from the same generator. Dense boundaries carry their fixed size.
     """
 
-    def __init__(self, boundaries: list[BoundaryPayload], batch: int, inferences: int, seed: int):
-        self.boundaries = boundaries
-        self.batch = batch
+    def __init__(self, boundaries: "tuple[BoundaryPlan, ...]", batch: int, inferences: int, seed: int):
         self._bits: list[np.ndarray] = []
-        self.spikes: list[np.ndarray] = []
+        self._spikes: list[np.ndarray] = []
         for b, bp in enumerate(boundaries):
+            enc, n, T = bp.encoding, bp.neurons, bp.timesteps
             if not bp.spiking:
-                bits = int(message_bits(bp.encoding, bp.neurons, bp.neurons, 1)) * batch
-                self._bits.append(np.full((inferences, 1), bits, dtype=np.int64))
-                self.spikes.append(np.zeros((inferences, 1), dtype=np.int64))
+                nnz = np.full((T, inferences), n * batch, dtype=np.int64)
+                bits = enc.window_bits(n, nnz, samples=batch)
+                self._bits.append(np.ascontiguousarray(bits.T))
+                self._spikes.append(np.zeros((inferences, bp.messages), dtype=np.int64))
                 continue
             rng = np.random.default_rng([seed, b])
-            counts = rng.binomial(bp.neurons, bp.firing_rate, size=(inferences, bp.timesteps, batch))
-            per_sample = np.asarray(message_bits(bp.encoding, bp.neurons, counts, 1), dtype=np.int64)
-            self._bits.append(per_sample.sum(axis=2))
-            self.spikes.append(counts.sum(axis=2))
+            if enc.data_dependent:
+                nnz, frame_bits = _draw_frames(rng, enc, n, bp.firing_rate, inferences, T, batch)
+            else:
+                counts = rng.binomial(n, bp.firing_rate, size=(inferences, T, batch))
+                nnz, frame_bits = counts.sum(axis=2).T, None  # [T, inferences]
+            bits = enc.window_bits(n, nnz, frame_bits, samples=batch)  # [messages, inferences]
+            spikes = np.asarray([nnz[a:z].sum(axis=0) for a, z in bp.windows], dtype=np.int64)
+            self._bits.append(np.ascontiguousarray(bits.T))
+            self._spikes.append(np.ascontiguousarray(spikes.T))
 
-    def message_payload_bits(self, boundary: int, inference: int, timestep: int) -> int:
-        return int(self._bits[boundary][inference, timestep])
+    def message_bits(self, boundary: int, inference: int, message: int) -> int:
+        return int(self._bits[boundary][inference, message])
 
-    def bits_table(self, boundary: int) -> np.ndarray:
-        """Payload bits of every message of a boundary, ``[inference, timestep]``."""
-        return self._bits[boundary]
+    def message_spikes(self, boundary: int, inference: int, message: int) -> int:
+        return int(self._spikes[boundary][inference, message])
 
-    def message_spikes(self, boundary: int, inference: int, timestep: int) -> int:
-        return int(self.spikes[boundary][inference, timestep])
+    def bits_table(self, boundary: int, inferences: int) -> np.ndarray:
+        return self._bits[boundary][:inferences]
+
+
+def _draw_frames(rng: np.random.Generator, enc, n: int, rate: float, inferences: int, T: int, batch: int):
+    """Non-zeros and frame bits per (timestep, inference), from Bernoulli(rate) frames drawn in chunks."""
+    nnz = np.zeros((T, inferences), dtype=np.int64)
+    frame_bits = np.zeros((T, inferences), dtype=np.int64)
+    per = max(1, _POSITION_CHUNK_BITS // max(1, n * T * batch))  # inferences per chunk
+    for a in range(0, inferences, per):
+        z = min(inferences, a + per)
+        frames = rng.random((z - a, T, batch, n)) < rate
+        nnz[:, a:z] = frames.sum(axis=(2, 3)).T
+        frame_bits[:, a:z] = enc.frame_bits(frames).sum(axis=2).T
+    return nnz, frame_bits

@@ -12,16 +12,24 @@ from .config.load import _expect_kind, _validate, apply_overrides, resolve_hardw
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
 from .engine import Simulation
+from .payload import PayloadModel, StatisticalPayload
+from .plan import Plan
 from .results import RunResult
 
-__all__ = ["Prepared", "simulate"]
+__all__ = ["Prepared", "simulate", "payload_for"]
 
 
-def _trace_payload(trace, sim: Simulation):
-    """Build the replay payload model for ``sim`` from a trace (directory or opened) checked against the workload."""
+def payload_for(plan: Plan, seed: int, trace=None, trace_cache=None) -> PayloadModel:
+    """The payload model of a run, chosen before the simulation is built: the statistical model, or a
+    replay of ``trace`` (a directory or an opened trace; ``trace_cache(plan, trace)``, if given, returns
+    the replay model instead of building it)."""
+    if trace is None:
+        return StatisticalPayload(plan.boundaries, plan.batch, plan.inferences, seed)
+    if callable(trace_cache):
+        return trace_cache(plan, trace)
     from .trace.replay import trace_payload_for
 
-    return trace_payload_for(trace, sim)
+    return trace_payload_for(trace, plan)
 
 
 def simulate(
@@ -32,19 +40,18 @@ def simulate(
     fidelity: str = "fast",
     trace: str | None = None,
     trace_cache=None,
+    probe=None,
 ) -> RunResult:
-    """One run. ``trace_cache(sim)``, if given, returns the replay payload instead of opening ``trace``."""
-    sim = Simulation(hw, workload, mode, seed=seed, fidelity=fidelity)
-    if trace is None:
-        return sim.run()
-    payload = trace_cache(sim, trace) if callable(trace_cache) else _trace_payload(trace, sim)
-    sim.payload = payload
-    result = sim.run()
-    # the trace's identity and task metrics (accuracy, loss, sparsity penalty) go with the result
-    manifest = payload.trace.manifest
-    result.data["trace"] = str(trace)
-    result.data["trace_metrics"] = {k: v for k, v in sorted((manifest.get("metrics") or {}).items())
-                                    if isinstance(v, (int, float))}
+    """One run: plan, payload model (statistical, or a replay of ``trace``), simulation."""
+    plan = Plan.build(hw, workload, mode)
+    payload = payload_for(plan, seed, trace, trace_cache)
+    result = Simulation(plan, payload, seed=seed, fidelity=fidelity, probe=probe).run()
+    if trace is not None:
+        # the trace's identity and task metrics (accuracy, loss, sparsity penalty) go with the result
+        manifest = payload.trace.manifest
+        result.data["trace"] = str(trace)
+        result.data["trace_metrics"] = {k: v for k, v in sorted((manifest.get("metrics") or {}).items())
+                                        if isinstance(v, (int, float))}
     return result
 
 
@@ -105,20 +112,23 @@ class Prepared:
         trace = trace if trace is not None else self.trace
         return simulate(
             self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, trace,
-            trace_cache=self._cached_trace_payload,
+            trace_cache=self.trace_payload,
         )
 
-    def _cached_trace_payload(self, sim: Simulation, trace: str):
-        """Each trace is opened once per process, and its replay tables are built once per distinct
-        (boundary kinds and sizes, encodings, batch), not once per sweep point."""
+    def trace_payload(self, plan: Plan, trace: str):
+        """The replay payload model of ``plan`` from ``trace``: each trace is opened once per process, and
+        its replay tables are built once per distinct (boundary kinds and sizes, encodings, batch), not
+        once per sweep point."""
         from .trace import open_trace
+        from .trace.replay import trace_payload_for
 
         cache = self.__dict__.setdefault("_trace_cache", {})
         if ("open", trace) not in cache:
             cache[("open", trace)] = open_trace(trace)
-        key = (trace, tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in sim.boundaries), sim.batch)
+        key = (trace, tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in plan.boundaries),
+               plan.batch)
         if key not in cache:
-            cache[key] = _trace_payload(cache[("open", trace)], sim)
+            cache[key] = trace_payload_for(cache[("open", trace)], plan)
         return cache[key]
 
     def __getstate__(self):

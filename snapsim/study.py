@@ -218,7 +218,7 @@ def _execute(spec: dict) -> dict:
             spikes = [b["stats"] for b in manifest["boundaries"] if b["kind"] == "spike"]
             row["firing_rate"] = sum(b["nnz"] for b in spikes) / sum(b["slots"] for b in spikes)
         # = p.result(mode=..., hw_overrides=hw_ov, ...) with the hardware and workload resolved above
-        res = simulate(hw, wl, mode, SEED, "fast", spec.get("trace"), trace_cache=p._cached_trace_payload)
+        res = simulate(hw, wl, mode, SEED, "fast", spec.get("trace"), trace_cache=p.trace_payload)
         flat = res.flat()
         flat.pop("mode", None)
         row.update(flat)

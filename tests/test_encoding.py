@@ -9,20 +9,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pydantic import ValidationError
+
 from snapsim.encoding import (
     COUNT_ONLY_KINDS,
     KINDS,
-    Encoding,
+    REGISTRY,
+    Aer,
     EncodingError,
     breakeven_firing_rate,
-    cost_terms,
-    encoding_to_dict,
-    message_bits,
-    message_bits_from_frames,
     parse_encoding,
-    sends_at,
 )
 from snapsim.errors import SnapsimError
+
+
+def Encoding(kind, **fields):  # noqa: N802 - reads like the constructor it stands for
+    return parse_encoding({"kind": kind, **fields})
+
+
+def message_bits(enc, n, k, timesteps=1):
+    return enc.message_bits(n, k, timesteps)
+
+
+def cost_terms(enc, n, timesteps=1):
+    return enc.count_terms(n, timesteps)
 
 # one frame of 10 neurons with spikes at 0, 3 and 9
 FRAME = np.zeros(10, dtype=bool)
@@ -83,7 +93,7 @@ def test_message_bits_hand_counts(enc, n, k, timesteps, bits):
 )
 def test_message_bits_from_frames_hand_counts(enc, bits):
     frames = np.stack([FRAME, np.zeros(10, dtype=bool)])
-    out = message_bits_from_frames(enc, frames)
+    out = enc.frame_bits(frames)
     assert out.dtype == np.int64 and out.shape == (2,)
     assert out[0] == bits
     # an empty frame: only the fixed part
@@ -92,9 +102,9 @@ def test_message_bits_from_frames_hand_counts(enc, bits):
 
 def test_frames_numeric_values_count_nonzeros():
     frames = np.array([[0.0, 1.5, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
-    out = message_bits_from_frames(Encoding("zvc", precision_bits=16), frames)
+    out = Encoding("zvc", precision_bits=16).frame_bits(frames)
     assert out.tolist() == [4 + 2 * 16, 4]
-    out = message_bits_from_frames(Encoding("dense", precision_bits=16), frames[None])
+    out = Encoding("dense", precision_bits=16).frame_bits(frames[None])
     assert out.shape == (1, 2) and out.tolist() == [[64, 64]]
 
 
@@ -144,7 +154,7 @@ def _rle_decode(tokens: list[int], r: int, n: int) -> np.ndarray:
 )
 def test_rle_matches_reference_codec(n, r, p, seed):
     frames = np.random.default_rng(seed).random((6, n)) < p
-    fast = message_bits_from_frames(Encoding("rle", count_bits=r), frames)
+    fast = Encoding("rle", count_bits=r).frame_bits(frames)
     for frame, bits in zip(frames, fast):
         tokens = _rle_reference(frame, r)
         assert all(0 <= t < (1 << r) for t in tokens)
@@ -156,8 +166,8 @@ def test_rle_matches_reference_codec(n, r, p, seed):
 def test_counts_and_frames_agree(kind):
     rng = np.random.default_rng(3)
     frames = rng.random((5, 7, 33)) < 0.2
-    enc = Encoding(kind, window_steps=1)
-    from_frames = message_bits_from_frames(enc, frames)
+    enc = Encoding(kind)
+    from_frames = enc.frame_bits(frames)
     from_counts = message_bits(enc, 33, frames.sum(axis=-1))
     assert from_frames.shape == (5, 7)
     assert (from_frames == from_counts).all()
@@ -176,10 +186,30 @@ def test_mean_count_gives_mean_size():
         message_bits(enc, 64, np.array([-1, 2]))
 
 
-def test_sends_at_rate_windows():
-    enc = Encoding("rate", window_steps=3)
-    assert [sends_at(enc, t, 8) for t in range(8)] == [False, False, True, False, False, True, False, True]
-    assert all(sends_at(Encoding("aer"), t, 8) for t in range(8))
+def test_send_windows():
+    """rate sends one message per window (the last one may be shorter); every other kind one per step."""
+    assert Encoding("rate", window_steps=3).windows(8) == ((0, 3), (3, 6), (6, 8))
+    assert Encoding("rate", window_steps=4).windows(4) == ((0, 4),)
+    for kind in KINDS:
+        if kind != "rate":
+            assert Encoding(kind).windows(3) == ((0, 1), (1, 2), (2, 3))
+
+
+def test_window_bits_one_message_per_window():
+    """Per-message sizes from per-step counts: a rate window is one message of n x count_bits; count-only
+    kinds are fixed x samples + per_spike x spikes; rle needs the frames' bits."""
+    nnz = np.array([[3, 0], [1, 2], [0, 0], [5, 1]])  # [T=4, 2 inferences], summed over 2 samples
+    rate = Encoding("rate", window_steps=4)
+    assert rate.window_bits(10, nnz, samples=2).tolist() == [[2 * 10 * 3, 2 * 10 * 3]]
+    aer = Encoding("aer")
+    assert aer.window_bits(10, nnz, samples=2).tolist() == (4 * nnz).tolist()
+    bitmap = Encoding("bitmap")
+    assert bitmap.window_bits(10, nnz, samples=2).tolist() == [[20, 20]] * 4
+    rle = Encoding("rle", count_bits=2)
+    with pytest.raises(SnapsimError, match="positions"):
+        rle.window_bits(10, nnz, samples=2)
+    fb = np.arange(8).reshape(4, 2)
+    assert rle.window_bits(10, nnz, fb, samples=2).tolist() == fb.tolist()
 
 
 # ------------------------------------------------------------------------------------- break-even
@@ -229,23 +259,26 @@ def test_parse_names_and_mappings():
     enc = parse_encoding({"kind": "aer", "timestamp_bits": 4, "multicast_destinations": 2}, "b")
     assert enc == Encoding("aer", timestamp_bits=4, multicast_destinations=2)
     assert parse_encoding(enc, "b") is enc
-    for kind in KINDS:
-        e = Encoding(kind, window_steps=2, count_bits=3)
-        assert parse_encoding(encoding_to_dict(e), "x") == e
+    for kind, cls in REGISTRY.items():
+        fields = {f: 3 for f in ("count_bits", "timestamp_bits") if f in cls.model_fields}
+        e = Encoding(kind, **fields)
+        assert parse_encoding(e.to_dict(), "x") == e
+        assert str(parse_encoding(kind)) == kind
 
 
 @pytest.mark.parametrize(
     "obj, fragment",
     [
-        ("aerr", "unknown encoding kind 'aerr'"),
-        ({"timestamp_bits": 3}, "missing 'kind'"),
-        ({"kind": "aer", "adress_bits": 3}, "wl.yaml: boundaries.0.encoding.adress_bits: unknown encoding field"),
-        ({"kind": "aer", "timestamp_bits": -1}, "timestamp_bits must be in [0, 64]; got -1"),
-        ({"kind": "aer", "timestamp_bits": "4"}, "timestamp_bits must be an integer; got '4'"),
-        ({"kind": "dense", "precision_bits": True}, "precision_bits must be an integer"),
-        ({"kind": "rate", "window_steps": 0}, "window_steps must be in"),
-        ({"kind": 3}, "kind: must be a string"),
+        ("aerr", "kind 'aerr' is not an encoding kind"),
+        ({"timestamp_bits": 3}, "kind is missing"),
+        ({"kind": "aer", "adress_bits": 3}, "wl.yaml: boundaries.0.encoding: adress_bits: unknown field"),
+        ({"kind": "aer", "timestamp_bits": -1}, "timestamp_bits: Input should be greater than or equal to 0; got -1"),
+        ({"kind": "aer", "timestamp_bits": "4"}, "timestamp_bits: Input should be a valid integer; got '4'"),
+        ({"kind": "dense", "precision_bits": True}, "precision_bits: Input should be a valid integer"),
+        ({"kind": "rate", "window_steps": 0}, "window_steps: Input should be greater than or equal to 1"),
+        ({"kind": 3}, "kind 3 is not an encoding kind"),
         (3.5, "must be an encoding kind name or a mapping"),
+        ({"kind": "aer", "window_steps": 4}, "window_steps: unknown field of this encoding kind"),
     ],
 )
 def test_parse_errors_name_the_path(obj, fragment):
@@ -258,5 +291,7 @@ def test_parse_errors_name_the_path(obj, fragment):
 
 
 def test_direct_construction_is_checked():
+    with pytest.raises(ValidationError, match="multicast_destinations"):
+        Aer(multicast_destinations=0)
     with pytest.raises(SnapsimError, match="multicast_destinations"):
         Encoding("aer", multicast_destinations=0)

@@ -33,7 +33,7 @@ def pinned(data: dict) -> dict:
     """The measured part of one ``--json`` run: flat metrics, energy parts, bounds and per-link traffic."""
     keep = {}
     for k, v in sorted(data.items()):
-        if k in _VOLATILE or k in ("config", "counts"):
+        if k in _VOLATILE or k in ("config", "counts", "cost_table"):
             continue
         keep[k] = v
     return keep

@@ -2,7 +2,7 @@
 
 (a) every file loads and validates; (b) every field a link or chiplet preset sets names a non-empty source;
 (c) every package maps partitions over all its chiplets in neighbour-to-neighbour order; (d) the per-direction
-bandwidth (and idle power) stated in each link preset's header comment agrees with its fields; (e) each link's
+bandwidth stated in each link preset's header comment agrees with its fields, and idle power is derived from a cited fraction; (e) each link's
 credits cover the credit round trip unless its header says it is credit-limited.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from snapsim.config import load_chiplet, load_hardware, load_link, load_yaml, validate_file
 from snapsim.config.load import SHIPPED_HWCONFIGS
-from snapsim.d2d.link import LinkTiming
+from snapsim.d2d.timing import LinkTiming
 
 HW = SHIPPED_HWCONFIGS
 ALL_FILES = sorted(HW.rglob("*.yaml"))
@@ -197,14 +197,27 @@ def test_bandwidth_in_header_matches_fields(path: Path):
 
 
 @pytest.mark.parametrize("path", LINKS, ids=_ids(LINKS))
-def test_idle_power_is_fraction_of_active(path: Path):
+def test_idle_power_is_derived_from_the_cited_fraction(path: Path):
+    """Presets give idle power as a cited fraction of active power; snapsim derives the mW (one rule)."""
     link = load_link(path)
-    frac = _header_value(path, "idle_power_frac")
-    assert frac is not None, f"{path.name}: add '# idle_power_frac: X' to the header"
-    active_mw = link.energy_pj_per_bit * link.raw_gbps  # pJ/bit x Gbit/s = mW
-    assert link.idle_power_mw == pytest.approx(frac * active_mw, abs=0.5), (
-        f"{path.name}: idle_power_mw {link.idle_power_mw} != {frac} x {active_mw:.2f} mW"
-    )
+    data, _ = load_yaml(path)
+    assert "idle_power_mw" not in data and "idle_power_fraction" in data, path.name
+    assert link.idle_power_mw == pytest.approx(link.idle_power_fraction * link.energy_pj_per_bit * link.raw_gbps)
+    assert link.idle_power_source.startswith("idle_power_fraction")
+
+
+def test_idle_power_follows_rate_lanes_and_energy_per_bit():
+    """Issue 9 defect 7: a sweep over rate, lanes or pJ/bit moves the derived idle power; an explicit
+    idle_power_mw stays as given, and the config says which."""
+    pkg = HW / "packages" / "ucie-a-2x2.yaml"
+    base = load_hardware(pkg).link
+    for key, factor in (("link.rate_gtps", 0.5), ("link.lanes", 0.25), ("link.energy_pj_per_bit", 2.0)):
+        value = getattr(base, key.split(".")[1]) * factor
+        value = int(value) if key == "link.lanes" else value
+        moved = load_hardware(pkg, {key: value}).link
+        assert moved.idle_power_mw == pytest.approx(base.idle_power_mw * factor), key
+    explicit = load_hardware(pkg, {"link.idle_power_mw": 40.0, "link.rate_gtps": 16}).link
+    assert explicit.idle_power_mw == 40.0 and explicit.idle_power_source == "explicit"
 
 
 # ------------------------------------------------------------------------------------------------ (e)

@@ -10,7 +10,7 @@ import pytest
 
 from helpers_sim import hardware, run_messages
 from snapsim.analytical import md1_mean_wait_ticks, message_zero_load_ticks, saturation_payload_gbps
-from snapsim.d2d.link import LinkTiming
+from snapsim.d2d.timing import LinkTiming
 
 FIDS = ["fast", "reference"]
 
@@ -38,7 +38,7 @@ def test_one_message_is_phy_latency_plus_serialization(fid, bits):
     n = max(1, math.ceil(math.ceil(bits / 8) / 60))
     done, _ = run_messages(hw, fid, [(1234, 0, 1, bits)])
     assert done[0] - 1234 == tm.latency + n * tm.t_flit
-    assert done[0] - 1234 == message_zero_load_ticks([tm], [], n)
+    assert done[0] - 1234 == message_zero_load_ticks([tm], [], bits)
 
 
 @pytest.mark.parametrize("fid", FIDS)
@@ -65,7 +65,7 @@ def test_credit_limited_stream(fid):
     assert tm.credits_bind
     n = 1000
     done, _ = run_messages(hw, fid, [(0, 0, 1, 64 * 8 * n)])
-    assert done[0] == message_zero_load_ticks([tm], [], n)
+    assert done[0] == message_zero_load_ticks([tm], [], 64 * 8 * n)
     assert done[0] == n * tm.t_flit + tm.latency + ((n - 1) // 4) * (tm.credit_rtt - 4 * tm.t_flit)
     gbps = 64 * 8 * n / done[0] * 1000
     assert gbps == pytest.approx(saturation_payload_gbps(tm), rel=0.02)
@@ -82,7 +82,7 @@ def test_multi_hop_adds_per_hop_latency_exactly(fid):
         lat = [run_messages(hw, fid, [(0, 0, d, bits)])[0][0] for d in (1, 2, 3)]
         hop = tm.t_flit + tm.latency + transit
         assert lat[1] - lat[0] == hop and lat[2] - lat[1] == hop
-        assert lat[2] == message_zero_load_ticks([tm] * 3, [transit] * 2, n_flits)
+        assert lat[2] == message_zero_load_ticks([tm] * 3, [transit] * 2, bits)
 
 
 def test_poisson_arrivals_match_md1_mean_wait():
@@ -116,7 +116,7 @@ def test_a_sleeping_link_adds_its_wake_latency_once(fid):
     n = 5
     bits = n * 60 * 8
     alone = tm.wake + tm.latency + n * tm.t_flit
-    assert message_zero_load_ticks([tm], [], n) == alone
+    assert message_zero_load_ticks([tm], [], bits) == alone
     free = 1000 + tm.wake + n * tm.t_flit  # lanes free after the first message
     near, far = free + tm.sleep_after, free + tm.sleep_after + 1  # last awake tick, first asleep tick
     done, net = run_messages(hw, fid, [(1000, 0, 1, bits), (near, 0, 1, bits), (far + 10**6, 0, 1, bits)])
@@ -138,7 +138,7 @@ def test_multi_hop_wake_closed_form(fid):
     for n_flits in (1, 7, 50):
         lat = run_messages(hw, fid, [(0, 0, 3, n_flits * 60 * 8)])[0][0]
         assert lat == 3 * (tm.t_flit + tm.latency) + 2 * 1500 + 3 * tm.wake + (n_flits - 1) * tm.t_flit
-        assert lat == message_zero_load_ticks([tm] * 3, [1500] * 2, n_flits)
+        assert lat == message_zero_load_ticks([tm] * 3, [1500] * 2, n_flits * 60 * 8)
 
 
 def test_power_states_config_is_checked():

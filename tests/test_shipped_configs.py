@@ -29,6 +29,6 @@ def test_package_runs_workload_in_every_mode(pkg, wl):
         workload = load_workload(wl, {"stream.inferences": 3, "partition": {"count": chiplets}, "boundaries": {}})
         assert workload.n_partitions == chiplets
     for mode in MODES:
-        d = Simulation(hw, workload, mode, seed=0).run().data
+        d = Simulation.build(hw, workload, mode, seed=0).run().data
         assert d["latency_ns_p50"] > 0 and d["energy_pj_per_inf"] > 0
         assert d["latency_ns_min"] >= d["analytical"]["zero_load_latency_ns"] - 1e-9

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snapsim.encoding import Encoding, message_bits_from_frames, sends_at
+from snapsim.encoding import parse_encoding
 from snapsim.errors import TraceError
 from snapsim.trace import TracePayload, TraceWriter, check_compatible, open_trace
 
 T, N, S, SHARD = 4, 37, 23, 5
+
+
+def Encoding(kind, **fields):  # noqa: N802
+    return parse_encoding({"kind": kind, **fields})
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +43,18 @@ SPIKE_ENCODINGS = [
 ]
 
 
-def _expected_spike_bits(spikes, enc, batch, inference, t):
+def _expected_spike_bits(spikes, enc, batch, inference, m):
+    """Message m of an inference, brute force: each sample's frame encoded alone, one message per
+    timestep; rate: one message per window of window_steps, n count fields of ceil(log2(W+1)) bits per sample."""
     idx = (inference * batch + np.arange(batch)) % spikes.shape[1]
     if enc.kind == "rate":
-        if not sends_at(enc, t, T):
-            return 0
-        counts = spikes[:, idx].astype(np.int64).sum(axis=0)  # window contents (size does not depend on it)
-        return int(message_bits_from_frames(enc, counts).sum())
-    return int(message_bits_from_frames(enc, spikes[t, idx]).sum())
+        assert m < -(-T // enc.window_steps)
+        return batch * N * int(np.ceil(np.log2(enc.window_steps + 1)))
+    return int(enc.frame_bits(spikes[m, idx]).sum())
+
+
+def _messages(enc):
+    return -(-T // enc.window_steps) if enc.kind == "rate" else T
 
 
 @pytest.mark.parametrize("batch", [1, 4, 7, 50])
@@ -55,8 +63,10 @@ def test_spike_sizes_match_brute_force(recorded, enc, batch):
     tr, spikes, _ = recorded
     payload = TracePayload(tr, ["s01"], [enc], batch=batch)
     for i in range(12):  # wraps around the 23 samples
-        for t in range(T):
-            assert payload.message_payload_bits(0, i, t) == _expected_spike_bits(spikes, enc, batch, i, t), (i, t)
+        for m in range(_messages(enc)):
+            assert payload.message_bits(0, i, m) == _expected_spike_bits(spikes, enc, batch, i, m), (i, m)
+        with pytest.raises(ValueError, match="outside"):
+            payload.message_bits(0, i, _messages(enc))
 
 
 def test_spike_counts_and_random_access(recorded):
@@ -67,8 +77,8 @@ def test_spike_counts_and_random_access(recorded):
         idx = (i * 3 + np.arange(3)) % S
         for t in range(T):
             assert payload.message_spikes(0, i, t) == int(spikes[t, idx].sum())
-            assert payload.message_payload_bits(0, i, t) == 6 * int(spikes[t, idx].sum())
-            assert payload.message_payload_bits(1, i, t) == _expected_spike_bits(
+            assert payload.message_bits(0, i, t) == 6 * int(spikes[t, idx].sum())
+            assert payload.message_bits(1, i, t) == _expected_spike_bits(
                 spikes, Encoding("rle", count_bits=2), 3, i, t
             )
     assert len(payload._tables[0]) <= 2 * payload._cache_shards  # bounded cache
@@ -82,12 +92,12 @@ def test_activation_sizes(recorded):
         idx = (i * 4 + np.arange(4)) % S
         frames = acts[idx].reshape(4, 12)
         nnz = int(np.count_nonzero(frames))
-        assert payload.message_payload_bits(0, i, 0) == 4 * 12 + 16 * nnz
-        assert payload.message_payload_bits(1, i, 0) == 4 * 4 + nnz * (4 + 8)
-        assert payload.message_payload_bits(2, i, 0) == 4 * 12 * 16
+        assert payload.message_bits(0, i, 0) == 4 * 12 + 16 * nnz
+        assert payload.message_bits(1, i, 0) == 4 * 4 + nnz * (4 + 8)
+        assert payload.message_bits(2, i, 0) == 4 * 12 * 16
         assert payload.message_spikes(0, i, 0) == nnz
-    with pytest.raises(ValueError, match="timestep 1 outside"):
-        payload.message_payload_bits(0, 0, 1)
+    with pytest.raises(ValueError, match="message 1 outside"):
+        payload.message_bits(0, 0, 1)
 
 
 def test_payload_argument_errors(recorded):
@@ -102,9 +112,9 @@ def test_payload_argument_errors(recorded):
         TracePayload(tr, ["s01"], [Encoding("aer")], batch=0)
     payload = TracePayload(tr, ["s01"], [Encoding("aer")], batch=1)
     with pytest.raises(ValueError):
-        payload.message_payload_bits(1, 0, 0)
+        payload.message_bits(1, 0, 0)
     with pytest.raises(ValueError):
-        payload.message_payload_bits(0, -1, 0)
+        payload.message_bits(0, -1, 0)
 
 
 def test_check_compatible(recorded):
@@ -138,9 +148,9 @@ def test_engine_replays_a_trace(tmp_path):
     wl_file = SHIPPED_HWCONFIGS.parent / "workloads" / "lm_32x4096.yaml"
     overrides = {"stream.inferences": 6, "stream.batch": 2}
     wl = load_workload(wl_file, {**overrides, "boundary.encoding": "bitmap"})
-    sim = Simulation(hw, wl, "snap", seed=0)
-    n_cuts = len(sim.boundaries)
-    n, steps = sim.boundaries[0].neurons, sim.boundaries[0].timesteps
+    sim = Simulation.build(hw, wl, "snap", seed=0)
+    n_cuts = len(sim.plan.boundaries)
+    n, steps = sim.plan.boundaries[0].neurons, sim.plan.boundaries[0].timesteps
     rng = np.random.default_rng(0)
     spikes = rng.random((steps, 5, n)) < 0.03
     parts = [f"p{k}" for k in range(n_cuts + 1)]
@@ -150,8 +160,7 @@ def test_engine_replays_a_trace(tmp_path):
         for k in range(n_cuts):
             w.append(f"b{k}", spikes)
     base = sim.run()
-    replay = Simulation(hw, wl, "snap", seed=0)
-    replay.payload = trace_payload_for(tmp_path / "lm", replay)
+    replay = Simulation(sim.plan, trace_payload_for(tmp_path / "lm", sim.plan), seed=0)
     assert (base.latencies_ns == replay.run().latencies_ns).all()
 
     wl_aer = load_workload(wl_file, {**overrides, "boundary.encoding": "aer"})
@@ -176,12 +185,13 @@ def _cut_trace(path, with_dense=True, partitions=("die0", "die1", "die2")):
 
 
 class _Sim:
-    """The attributes of snapsim.engine.Simulation that trace_payload_for reads."""
+    """The attributes of snapsim.plan.Plan that trace_payload_for reads."""
 
     def __init__(self, spiking, timesteps, encoding, batch=2, neurons=N):
-        from snapsim.payload import BoundaryPayload
+        from types import SimpleNamespace
 
-        self.boundaries = [BoundaryPayload(neurons, spiking, timesteps, 0.1, encoding) for _ in range(2)]
+        self.boundaries = [SimpleNamespace(neurons=neurons, spiking=spiking, timesteps=timesteps, encoding=encoding)
+                           for _ in range(2)]
         self.batch = batch
 
 
@@ -194,10 +204,10 @@ def test_boundaries_matched_by_partition_and_kind(tmp_path):
     snap = trace_payload_for(tr, _Sim(True, T, Encoding("aer")))
     assert snap.infos[1].name == "c1" and snap.batch == 2
     spikes = tr.read("c1", 2, 4)
-    assert snap.message_payload_bits(1, 1, 3) == 6 * int(spikes[3].sum())
+    assert snap.message_bits(1, 1, 3) == 6 * int(spikes[3].sum())
     ann = trace_payload_for(tr, _Sim(False, 1, Encoding("zvc", precision_bits=16)))
     dense = tr.read("c0:dense", 0, 2)
-    assert ann.message_payload_bits(0, 0, 0) == 2 * N + 16 * int(np.count_nonzero(dense))
+    assert ann.message_bits(0, 0, 0) == 2 * N + 16 * int(np.count_nonzero(dense))
     with pytest.raises(TraceError, match="boundary 'c0': timesteps: the trace has 4, the workload expects 8"):
         trace_payload_for(tr, _Sim(True, 8, Encoding("aer")))
     with pytest.raises(TraceError, match="features: the trace has 37, the workload expects 36"):

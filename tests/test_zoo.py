@@ -113,7 +113,7 @@ def test_validates_and_partitions(path):
     wl = load_workload(path)
     parts = wl.partitions()
     assert wl.partition.count == P and len(parts) == P and all(parts)
-    assert wl.stream.inferences == 64 and wl.boundary.encoding == "aer" and wl.boundary.timesteps == 4
+    assert wl.stream.inferences == 64 and str(wl.boundary.encoding) == "aer" and wl.boundary.timesteps == 4
     assert wl.sources.get("boundary.firing_rate", "").startswith("assumption")
 
 
@@ -127,7 +127,7 @@ def hw16():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_runs_in_every_mode(hw16, path, mode):
     wl = load_workload(path, {"stream.inferences": 2})
-    r = Simulation(hw16, wl, mode, seed=1).run()
+    r = Simulation.build(hw16, wl, mode, seed=1).run()
     assert len(r.latencies_ns) == 2
     assert min(r.latencies_ns) > 0
     assert r.data["energy_pj_per_inf"] > 0

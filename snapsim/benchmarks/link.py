@@ -67,8 +67,8 @@ def run(quick: bool = False) -> dict:
             _WORKLOADS / "lm_32x4096.yaml",
             {"stream.inferences": max(16, int(128 * scale)), "stream.batch": 8},
         )
-        r_ref, ref_s = _timed(lambda: Simulation(hw, wl, mode, seed=0, fidelity="reference").run())
-        r_fast, fast_s = _timed(lambda: Simulation(hw, wl, mode, seed=0, fidelity="fast").run())
+        r_ref, ref_s = _timed(lambda: Simulation.build(hw, wl, mode, seed=0, fidelity="reference").run())
+        r_fast, fast_s = _timed(lambda: Simulation.build(hw, wl, mode, seed=0, fidelity="fast").run())
         hops_ref = sum(l["flits"] for l in r_ref.data["links"])
         hops_fast = sum(l["flits"] for l in r_fast.data["links"])
         same = bool((r_ref.latencies_ns == r_fast.latencies_ns).all()) and (
@@ -77,9 +77,9 @@ def run(quick: bool = False) -> dict:
         cases.append((f"package lm-32x4096 {mode} batch 8", hops_ref, ref_s, hops_fast, fast_s, same))
     # 3. the target case: 4 chiplets, 32 x 4096 language model, 1,024 tokens, snap mode, fast fidelity
     wl = load_workload(_WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 256 if quick else 1024})
-    target, target_s = _timed(lambda: Simulation(hw, wl, "snap", seed=0, fidelity="fast").run())
+    target, target_s = _timed(lambda: Simulation.build(hw, wl, "snap", seed=0, fidelity="fast").run())
     tracemalloc.start()  # memory measured on a second, identical run (tracing slows Python several-fold)
-    Simulation(hw, wl, "snap", seed=0, fidelity="fast").run()
+    Simulation.build(hw, wl, "snap", seed=0, fidelity="fast").run()
     _cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     ref_rate = sum(c[1] for c in cases) / sum(c[2] for c in cases)

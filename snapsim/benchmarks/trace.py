@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoding import Encoding
+from ..encoding import Aer, Rle
 from ..trace import TracePayload, TraceWriter, open_trace
 from ..trace.bitpack import pack_spikes, popcount_lut
 from ..trace.stats import SpikeStats
@@ -81,11 +81,11 @@ def _replay_peak(path: Path, batch: int) -> tuple[int, int, float]:
     base = tracemalloc.get_traced_memory()[0]
     t0 = time.perf_counter()
     # aer (popcount tables), rle (positions, unpacked one timestep at a time) and spike counts
-    payload = TracePayload(tr, ["a->b", "a->b"], [Encoding("aer"), Encoding("rle", count_bits=4)], batch=batch)
+    payload = TracePayload(tr, ["a->b", "a->b"], [Aer(), Rle(count_bits=4)], batch=batch)
     total = 0
     for i in range(inferences):
         for t in range(tr.timesteps):
-            total += payload.message_payload_bits(0, i, t) + payload.message_payload_bits(1, i, t)
+            total += payload.message_bits(0, i, t) + payload.message_bits(1, i, t)
             total += payload.message_spikes(0, i, t)
     elapsed = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] - base

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, PrivateAttr, model_validator
+
+from ..schema import Strict
 
 __all__ = [
     "Strict",
@@ -27,12 +29,6 @@ __all__ = [
     "EdgeLinkConfig",
     "HardwareConfig",
 ]
-
-
-class Strict(BaseModel):
-    """Base for every config model: frozen, no unknown keys, no silent coercion of strings to numbers."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
 
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
@@ -58,7 +54,16 @@ class LinkConfig(Strict):
     credit_latency_ns: NonNegativeFloat | None = Field(
         None, description="Latency of a credit return from RX to TX; default phy_latency_ns"
     )
-    idle_power_mw: NonNegativeFloat = Field(description="Static power of one direction while the link idles")
+    idle_power_fraction: float | None = Field(
+        None, ge=0, le=1,
+        description="Static power of one direction while the link idles, as a fraction of its active power "
+        "(energy_pj_per_bit x raw bandwidth); used unless idle_power_mw is given",
+    )
+    idle_power_mw: NonNegativeFloat | None = Field(
+        None,
+        description="Static power of one direction while the link idles; default: idle_power_fraction x "
+        "active power, so it follows the rate, lane count and pJ/bit",
+    )
     sleep_after_idle_ns: NonNegativeFloat | None = Field(
         None,
         description="Link power state: after this long idle the direction enters its low-power state "
@@ -69,6 +74,7 @@ class LinkConfig(Strict):
         0.0, description="Exit latency: a head flit arriving at a sleeping link waits this long before it can start"
     )
     sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
+    _idle_power_derived: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _check(self) -> "LinkConfig":
@@ -80,7 +86,25 @@ class LinkConfig(Strict):
             for f in ("sleep_power_mw", "wake_latency_ns"):
                 if getattr(self, f):
                     raise ValueError(f"{f} is set but sleep_after_idle_ns is not: the link never sleeps")
+        if self.idle_power_mw is None:
+            if self.idle_power_fraction is None:
+                raise ValueError("idle_power_fraction (or an explicit idle_power_mw) is required")
+            # derived, so a change of rate, lanes or pJ/bit moves it: stored as the resolved value
+            object.__setattr__(self, "idle_power_mw", self.idle_power_fraction * self.active_power_mw)
+            self._idle_power_derived = True
         return self
+
+    @property
+    def active_power_mw(self) -> float:
+        """Power of one direction while it sends back to back: pJ/bit x Gbit/s = mW."""
+        return self.energy_pj_per_bit * self.raw_gbps
+
+    @property
+    def idle_power_source(self) -> str:
+        """Where ``idle_power_mw`` comes from: ``explicit``, or the rule it was derived by."""
+        if not self._idle_power_derived:
+            return "explicit"
+        return f"idle_power_fraction {self.idle_power_fraction:g} x active {self.active_power_mw:.6g} mW"
 
     @property
     def payload_bytes_per_flit(self) -> int:

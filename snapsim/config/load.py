@@ -74,13 +74,30 @@ def _format_pydantic(err: dict) -> str:
     return msg[0].lower() + msg[1:]
 
 
+def _data_loc(data: Any, loc: tuple) -> list[str]:
+    """A pydantic error location as a path into the input: the tag pydantic inserts for a member of a
+    tagged union (``encoding.aer.adress_bits``) is not a key of the input and is dropped."""
+    out, node = [], data
+    for x in loc:
+        if isinstance(node, dict) and x not in node and str(x) not in node and node.get("kind") == x:
+            continue
+        out.append(str(x))
+        if isinstance(node, dict):
+            node = node.get(x, node.get(str(x)))
+        elif isinstance(node, list) and isinstance(x, int) and 0 <= x < len(node):
+            node = node[x]
+        else:
+            node = None
+    return out
+
+
 def _validate(model: type[BaseModel], data: Any, origins: Origins, file: str, prefix: str = ""):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"])
+            loc = ".".join(_data_loc(data, err["loc"]))
             path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
             message = _format_pydantic(err)
             cross = err["type"] == "value_error"  # raised by a model validator, not a field constraint

@@ -9,10 +9,11 @@ activations or spikes.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
+from ..encoding import Bitmap, EncodingSpec
 from .hardware import Precision, Strict
 
 __all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
@@ -42,7 +43,11 @@ class BoundarySpec(Strict):
     precision: Precision | None = Field(None, description="Dense precision; default: workload precision")
     timesteps: PositiveInt = 4
     firing_rate: float = Field(0.1, ge=0, le=1, description="Mean spikes per neuron per timestep")
-    encoding: Any = Field("bitmap", description="Spike wire encoding: a kind name or a mapping (see encoding.py)")
+    encoding: EncodingSpec = Field(
+        default_factory=Bitmap,
+        description="Spike wire encoding: a kind name (bitmap) or a mapping with kind and that kind's fields "
+        "(see snapsim/encoding.py and docs/reference/workload.md)",
+    )
 
 
 class PartitionSpec(Strict):

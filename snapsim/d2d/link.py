@@ -2,9 +2,8 @@
 
 The model (both fidelities):
 
-* A message of ``B`` payload bits is framed into ``n = max(1, ceil(ceil(B/8) / payload_bytes_per_flit))``
-  flits of ``flit_bytes`` each (header/CRC included); an empty message still sends one flit (a
-  timestep marker).
+* A message is framed into flits by :mod:`snapsim.d2d.framing` (header/CRC included; an empty message
+  still sends one flit, a timestep marker).
 * A flit serializes over ``lanes`` lanes at ``rate_gtps`` x ``bits_per_transfer`` in
   ``t_flit = ceil(ceil(flit_bits / (lanes*bits_per_transfer)) * 1000 / rate_gtps)`` ps (whole UIs,
   rounded up to a whole tick).
@@ -15,10 +14,9 @@ The model (both fidelities):
   received and the credit takes ``L_credit`` to return). It is received at ``start_k + t_flit + L``.
 * Messages are served whole and in arrival order of their head flit (wormhole: once a message's head
   wins the link, the link carries its flits until the tail). Ties are broken by the dispatcher.
-* Power states (optional, ``sleep_after_idle_ns``): the lanes sleep once idle for ``sleep_after`` ticks
-  (and from tick 0 until first used); a head flit that finds them asleep waits ``wake`` ticks, i.e. the
-  lanes are free at ``max(free, head + wake)``. Sleep time is charged at ``sleep_power_mw`` instead of
-  ``idle_power_mw`` (:class:`LinkPower`).
+* Power: an injected policy (:mod:`snapsim.d2d.power`) says when a head flit can start
+  (``head_arrives``: a sleeping link wakes first, so the lanes are free at ``max(free, head + wake)``) and
+  splits the run into busy, idle and asleep time.
 
 ``ReferenceLink`` makes every flit a SimPy event (a process that waits for each flit, takes a credit
 from a ``simpy.Container`` and holds the lanes). ``FastLink`` computes a whole message at once: in
@@ -28,130 +26,14 @@ vectorised max-plus recurrence over blocks of ``C`` flits. Tests check they agre
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 import simpy
 
-from ..config.hardware import LinkConfig
-from ..units import ns_to_ticks
+from .timing import FlitTimes, LinkTiming
 
-__all__ = ["LinkTiming", "LinkPower", "FlitTimes", "FastLink", "ReferenceLink", "flits_for_bits"]
+__all__ = ["FastLink", "ReferenceLink", "LINK_MODELS"]
 
 _NEG = -(2**62)
-
-
-@dataclass(frozen=True)
-class LinkTiming:
-    """Integer timing of one link direction, derived from its config."""
-
-    t_flit: int  # ticks to serialize one flit
-    latency: int  # ticks from end of serialization to flit received (PHY, FEC, flight)
-    credit_latency: int  # ticks for a freed RX slot to be usable by TX again
-    credits: int
-    flit_bits: int
-    payload_bits_per_flit: int
-    sleep_after: int | None = None  # idle ticks before the low-power state; None: always on
-    wake: int = 0  # ticks from a head flit at a sleeping link to the link able to send
-
-    @classmethod
-    def from_config(cls, cfg: LinkConfig) -> "LinkTiming":
-        flit_bits = cfg.flit_bytes * 8
-        transfers = math.ceil(flit_bits / (cfg.lanes * cfg.bits_per_transfer))
-        t_flit = max(1, int(math.ceil(transfers * 1000.0 / cfg.rate_gtps - 1e-9)))
-        lat = ns_to_ticks(cfg.phy_latency_ns)
-        clat = lat if cfg.credit_latency_ns is None else ns_to_ticks(cfg.credit_latency_ns)
-        sleep = None if cfg.sleep_after_idle_ns is None else ns_to_ticks(cfg.sleep_after_idle_ns)
-        return cls(t_flit, lat, clat, cfg.rx_buffer_flits, flit_bits, cfg.payload_bytes_per_flit * 8, sleep,
-                   ns_to_ticks(cfg.wake_latency_ns))
-
-    @property
-    def credit_rtt(self) -> int:
-        """Ticks from a flit's start to its credit being usable again."""
-        return self.t_flit + self.latency + self.credit_latency
-
-    @property
-    def credits_bind(self) -> bool:
-        """True if the credit loop, not the lanes, can limit back-to-back flits."""
-        return self.credits * self.t_flit < self.credit_rtt
-
-    def flits(self, payload_bits: int) -> int:
-        return flits_for_bits(payload_bits, self.payload_bits_per_flit)
-
-
-def flits_for_bits(payload_bits: int, payload_bits_per_flit: int) -> int:
-    payload_bytes = -(-int(payload_bits) // 8)
-    per_flit = payload_bits_per_flit // 8
-    return max(1, -(-payload_bytes // per_flit))
-
-
-class FlitTimes:
-    """Times (ticks) of a message's flits: an arithmetic progression or an explicit array."""
-
-    __slots__ = ("first", "spacing", "n", "arr")
-
-    def __init__(self, first: int, spacing: int, n: int, arr: np.ndarray | None = None):
-        self.first = first
-        self.spacing = spacing
-        self.n = n
-        self.arr = arr
-
-    @classmethod
-    def from_array(cls, arr: np.ndarray) -> "FlitTimes":
-        return cls(int(arr[0]), 0, len(arr), arr)
-
-    @property
-    def last(self) -> int:
-        if self.arr is not None:
-            return int(self.arr[-1])
-        return self.first + (self.n - 1) * self.spacing
-
-    def shifted(self, d: int) -> "FlitTimes":
-        if self.arr is not None:
-            return FlitTimes(self.first + d, 0, self.n, self.arr + d)
-        return FlitTimes(self.first + d, self.spacing, self.n)
-
-    def to_array(self) -> np.ndarray:
-        if self.arr is not None:
-            return self.arr
-        return self.first + np.arange(self.n, dtype=np.int64) * self.spacing
-
-
-class LinkPower:
-    """Power state of one link direction, shared by both fidelities.
-
-    The lanes fall asleep ``sleep_after`` ticks after they last became free (and are asleep from tick 0
-    until first used). A message whose head reaches a sleeping link waits ``wake`` ticks before its first
-    flit can start; a link does not sleep while it carries a message. ``sleep_after is None``: always on.
-    """
-
-    __slots__ = ("sleep_after", "wake", "last_free", "asleep_ticks", "wakes")
-
-    def __init__(self, timing: LinkTiming):
-        self.sleep_after = timing.sleep_after
-        self.wake = timing.wake
-        self.last_free: int | None = None  # tick the lanes last became free; None: never used
-        self.asleep_ticks = 0  # completed sleep intervals
-        self.wakes = 0
-
-    def head_arrives(self, now: int) -> int:
-        """The head of the next message is at the link at ``now``: the earliest tick the link can send."""
-        if self.sleep_after is None:
-            return now
-        slept_from = 0 if self.last_free is None else self.last_free + self.sleep_after
-        if self.last_free is not None and now <= slept_from:
-            return now  # awake (or still busy: last_free >= now)
-        self.asleep_ticks += now - slept_from
-        self.wakes += 1
-        return now + self.wake
-
-    def asleep_total(self, end: int) -> int:
-        """Ticks asleep up to ``end``, including a sleep still running at ``end``."""
-        if self.sleep_after is None:
-            return 0
-        slept_from = 0 if self.last_free is None else self.last_free + self.sleep_after
-        return self.asleep_ticks + max(0, end - slept_from)
 
 
 def _lindley(ready: np.ndarray, free: int, t: int) -> np.ndarray:
@@ -165,20 +47,20 @@ def _lindley(ready: np.ndarray, free: int, t: int) -> np.ndarray:
 class FastLink:
     """Aggregate-per-message link: same timing as :class:`ReferenceLink`, one computation per message."""
 
-    def __init__(self, timing: LinkTiming):
+    def __init__(self, env: simpy.Environment, timing: LinkTiming, power):
         self.timing = timing
         self.free = 0  # tick at which the lanes are next free
         self._hist = np.full(timing.credits, _NEG, dtype=np.int64) if timing.credits_bind else None
         self.busy_ticks = 0
         self.flits_sent = 0
-        self.power = LinkPower(timing)
+        self.power = power
 
     def serve(self, ready: FlitTimes) -> FlitTimes:
         """Schedule a message whose flits become ready at ``ready``; returns the flit start times."""
         tm = self.timing
         t = tm.t_flit
         n = ready.n
-        if tm.sleep_after is not None:  # a sleeping link wakes first: its lanes are free only after that
+        if self.power.sleeps:  # a sleeping link wakes first: its lanes are free only after that
             self.free = max(self.free, self.power.head_arrives(ready.first))
         if self._hist is None and ready.arr is None:
             if ready.spacing <= t:
@@ -222,14 +104,14 @@ class ReferenceLink:
     already ready); ``on_flit(k, start_tick)`` is called when flit k starts serializing.
     """
 
-    def __init__(self, env: simpy.Environment, timing: LinkTiming):
+    def __init__(self, env: simpy.Environment, timing: LinkTiming, power):
         self.env = env
         self.timing = timing
         self.credits = simpy.Container(env, capacity=timing.credits, init=timing.credits)
         self.queue: simpy.Store = simpy.Store(env)
         self.busy_ticks = 0
         self.flits_sent = 0
-        self.power = LinkPower(timing)
+        self.power = power
         env.process(self._run())
 
     def submit(self, n: int, ready_events, on_flit) -> None:
@@ -246,7 +128,7 @@ class ReferenceLink:
                 ev = ready_events[k] if ready_events is not None else None
                 if ev is not None and not ev.processed:
                     yield ev
-                if k == 0 and tm.sleep_after is not None:  # the head is here: wake a sleeping link first
+                if k == 0 and self.power.sleeps:  # the head is here: wake a sleeping link first
                     wake_done = self.power.head_arrives(env.now)
                     if wake_done > env.now:
                         yield env.timeout(wake_done - env.now)
@@ -259,3 +141,7 @@ class ReferenceLink:
                     self.power.last_free = env.now
                 env.timeout(tm.latency + tm.credit_latency).callbacks.append(self._return_credit)
                 on_flit(k, start)
+
+
+#: The link models by fidelity name; each is built as ``Model(env, timing, power_policy)``.
+LINK_MODELS = {"fast": FastLink, "reference": ReferenceLink}

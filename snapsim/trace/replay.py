@@ -1,12 +1,15 @@
 """Replay payload model: exact boundary message sizes from a recorded trace.
 
-The engine asks ``message_payload_bits(boundary, inference, timestep)``. Inference ``i`` carries
-samples ``[i*batch, (i+1)*batch)`` modulo the trace's sample count; the message is the sum over
-those samples of the encoded frame at ``timestep`` (0 for boundaries without a time axis). Sizes
-come from per-shard tables of bits per (timestep, sample), built vectorised from the packed data when
-a shard is first needed and kept in a small LRU cache, so memory does not grow with trace length.
-Data-independent encodings (dense, bitmap, rate) never read the data. ``message_spikes`` gives the
-non-zero count of the same slice (the engine uses it for codec energy).
+The engine asks ``message_bits(boundary, inference, message)``. Inference ``i`` carries samples
+``[i*batch, (i+1)*batch)`` modulo the trace's sample count; message ``m`` holds the frames of the m-th
+send window of the boundary's encoding (one timestep, or a ``rate`` window; 0 for boundaries without a
+time axis), each sample's frames encoded on their own and sized by the encoding's one rule,
+:meth:`snapsim.encoding.Encoding.window_bits`, from the slice's non-zero counts (and, for encodings
+whose size depends on spike positions, each frame's bits). Those per-(timestep, sample) values come from
+per-shard prefix-sum tables built vectorised from the packed data when a shard is first needed and kept
+in a small LRU cache, so memory does not grow with trace length. Encodings whose size ignores the data
+(dense, bitmap, rate) never read it. ``message_spikes`` gives the non-zero count of the same slice (the
+engine uses it for codec energy).
 """
 
 from __future__ import annotations
@@ -18,15 +21,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ..encoding import Encoding, cost_terms, message_bits_from_frames, sends_at
+from ..encoding import Encoding
 from ..errors import TraceError
-from ..payload import PayloadModel
 from .bitpack import popcount, unpack_spikes
 from .dtypes import decode
 from .manifest import BoundaryInfo
 from .reader import Trace, open_trace
 
-__all__ = ["PayloadModel", "TracePayload", "check_compatible", "match_boundaries", "trace_payload_for"]
+__all__ = ["TracePayload", "check_compatible", "match_boundaries", "trace_payload_for"]
 
 
 class TracePayload:
@@ -55,32 +57,37 @@ class TracePayload:
         for info, enc in zip(self.infos, self.encodings):
             if enc.kind == "rate" and info.kind != "spike":
                 raise TraceError(f"{self.trace.path}: boundary {info.name!r}: encoding rate needs spikes")
+        self.windows = [enc.windows(info.timesteps) for info, enc in zip(self.infos, self.encodings)]
         self._starts = [s.start for s in self.trace.shards]
         self._cache_shards = max(1, cache_shards)
         self._tables: list[OrderedDict[tuple[int, str], np.ndarray]] = [OrderedDict() for _ in self.infos]
         self._shard_totals: list[dict[tuple[int, str], np.ndarray]] = [{} for _ in self.infos]
-        self._memo: list[OrderedDict[tuple[int, str], np.ndarray]] = [OrderedDict() for _ in self.infos]
+        self._memo: list[OrderedDict[int, tuple[np.ndarray, np.ndarray]]] = [OrderedDict() for _ in self.infos]
         self._const: list[np.ndarray | None] = [self._constant_bits(i) for i in range(len(self.infos))]
 
     # ----------------------------------------------------------------------------------------- API
 
-    def message_payload_bits(self, boundary: int, inference: int, timestep: int) -> int:
-        """Exact payload bits of the message of ``inference`` at ``timestep`` across ``boundary``."""
-        return int(self.inference_bits(boundary, inference)[self._timestep(boundary, timestep)])
+    def message_bits(self, boundary: int, inference: int, message: int) -> int:
+        """Exact payload bits of message ``message`` of ``inference`` across ``boundary``."""
+        return int(self.inference_bits(boundary, inference)[self._message(boundary, message)])
 
-    def message_spikes(self, boundary: int, inference: int, timestep: int) -> int:
+    def message_spikes(self, boundary: int, inference: int, message: int) -> int:
         """Non-zeros (spikes) in the same tensor slice."""
-        return int(self._inference_values(boundary, inference, "nnz")[self._timestep(boundary, timestep)])
+        return int(self._inference_values(boundary, inference)[1][self._message(boundary, message)])
 
     def inference_bits(self, boundary: int, inference: int) -> np.ndarray:
-        """Payload bits of every timestep of one inference (int64 ``[timesteps]``)."""
+        """Payload bits of every message of one inference (int64 ``[messages]``)."""
         self._info(boundary)
         const = self._const[boundary]
         if const is not None:
             if inference < 0:
                 raise ValueError(f"inference must be >= 0; got {inference}")
-            return const * self.batch
-        return self._inference_values(boundary, inference, "bits")
+            return const
+        return self._inference_values(boundary, inference)[0]
+
+    def bits_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        return np.stack([self.inference_bits(boundary, i) for i in range(inferences)])
 
     # ------------------------------------------------------------------------------------ internals
 
@@ -89,39 +96,40 @@ class TracePayload:
             raise ValueError(f"boundary index {boundary} outside [0, {len(self.infos)})")
         return self.infos[boundary]
 
-    def _timestep(self, boundary: int, timestep: int) -> int:
+    def _message(self, boundary: int, message: int) -> int:
         info = self._info(boundary)
-        if not 0 <= timestep < info.timesteps:
-            raise ValueError(f"boundary {info.name!r}: timestep {timestep} outside [0, {info.timesteps})")
-        return timestep
+        if not 0 <= message < len(self.windows[boundary]):
+            raise ValueError(f"boundary {info.name!r}: message {message} outside [0, {len(self.windows[boundary])})")
+        return message
 
     def _constant_bits(self, k: int) -> np.ndarray | None:
-        """Bits per sample per timestep when the encoding ignores the data, else None."""
+        """Bits of every message of one inference when the encoding ignores the data, else None."""
         info, enc = self.infos[k], self.encodings[k]
-        n, T = info.n_features, info.timesteps
-        if enc.kind == "rate":
-            fixed, _ = cost_terms(enc, n, min(enc.window_steps, T))  # one window
-            return np.array([fixed if sends_at(enc, t, T) else 0 for t in range(T)], dtype=np.int64)
-        if enc.kind == "rle":
+        if enc.data_dependent or enc.count_terms(info.n_features, 1)[1] != 0:
             return None
-        fixed, per = cost_terms(enc, n, 1)
-        return np.full(T, fixed, dtype=np.int64) if per == 0 else None
+        zeros = np.zeros(info.timesteps, dtype=np.int64)
+        return enc.window_bits(info.n_features, zeros, samples=self.batch)
 
-    def _inference_values(self, k: int, inference: int, what: str) -> np.ndarray:
+    def _inference_values(self, k: int, inference: int) -> tuple[np.ndarray, np.ndarray]:
+        """(bits, non-zeros) of every message of one inference, memoised for the last few inferences."""
         self._info(k)
         if inference < 0:
             raise ValueError(f"inference must be >= 0; got {inference}")
-        key = (inference, what)
         memo = self._memo[k]
-        if key in memo:
-            return memo[key]
-        values = self._sum_samples(k, inference, what)
-        memo[key] = values
+        if inference in memo:
+            return memo[inference]
+        info, enc = self.infos[k], self.encodings[k]
+        nnz = self._sum_samples(k, inference, "nnz")
+        fbits = self._sum_samples(k, inference, "fbits") if enc.data_dependent else None
+        bits = enc.window_bits(info.n_features, nnz, fbits, samples=self.batch)
+        spikes = np.array([nnz[a:z].sum() for a, z in self.windows[k]], dtype=np.int64)
+        memo[inference] = (bits, spikes)
         while len(memo) > 8:
             memo.popitem(last=False)
-        return values
+        return bits, spikes
 
     def _sum_samples(self, k: int, inference: int, what: str) -> np.ndarray:
+        """``what`` (nnz or fbits) per timestep summed over the inference's samples."""
         total_samples = self.trace.n_samples
         out = np.zeros(self.infos[k].timesteps, dtype=np.int64)
         start = (inference * self.batch) % total_samples
@@ -157,7 +165,7 @@ class TracePayload:
         return sum(totals[(i, what)] for i in range(n_shards))
 
     def _table(self, k: int, i: int, what: str) -> np.ndarray:
-        """Prefix sums over samples of ``what`` (bits or nnz) per (timestep, sample) of shard ``i``:
+        """Prefix sums over samples of ``what`` (nnz or fbits) per (timestep, sample) of shard ``i``:
         ``[T, samples + 1]``, kept in a small LRU cache."""
         cache = self._tables[k]
         key = (i, what)
@@ -169,28 +177,26 @@ class TracePayload:
         np.cumsum(values, axis=1, out=prefix[:, 1:])
         cache[key] = prefix
         self._shard_totals[k][key] = prefix[:, -1].copy()
-        while len(cache) > 2 * self._cache_shards:  # bits and nnz tables
+        while len(cache) > 2 * self._cache_shards:  # nnz and frame-bits tables
             cache.popitem(last=False)
         return prefix
 
     def _shard_values(self, k: int, i: int, what: str) -> np.ndarray:
-        """Bits (or non-zeros) per (timestep, sample) of shard ``i``, int64 ``[T, samples]``."""
+        """Non-zeros (``nnz``) or each frame's bits (``fbits``) per (timestep, sample) of shard ``i``,
+        int64 ``[T, samples]``."""
         info, enc = self.infos[k], self.encodings[k]
         shard = self.trace.shards[i]
         stored = next(self.trace.iter_shards(info.name, shard.start, shard.stop))[1]
         n = info.n_features
         if info.kind == "spike":
-            if what == "bits" and enc.kind == "rle":  # one timestep at a time bounds the unpacked size
-                return np.stack([message_bits_from_frames(enc, unpack_spikes(frame, n)) for frame in stored])
-            nnz = popcount(stored)
             if what == "nnz":
-                return nnz
-            fixed, per = cost_terms(enc, n, 1)
-            return fixed + per * nnz
+                return popcount(stored)
+            # one timestep at a time bounds the unpacked size
+            return np.stack([enc.frame_bits(unpack_spikes(frame, n)) for frame in stored])
         frames = decode(stored, info.logical_dtype).reshape((info.timesteps, shard.samples, n))
         if what == "nnz":
             return np.count_nonzero(frames, axis=-1).astype(np.int64)
-        return message_bits_from_frames(enc, frames)
+        return enc.frame_bits(frames)
 
 
 def check_compatible(trace: Trace, expected: Sequence[dict]) -> None:
@@ -260,17 +266,17 @@ def match_boundaries(trace: Trace, kinds: Sequence[str]) -> list[str]:
     return names
 
 
-def trace_payload_for(trace: Trace | str | Path, sim) -> TracePayload:
-    """The replay payload model for a :class:`snapsim.engine.Simulation`: trace boundaries matched to
-    ``sim.boundaries`` by partition and kind (:func:`match_boundaries`; spikes in snn/snap modes, dense
-    activations in ann mode), checked for element count and timesteps, with the simulation's
-    encodings and batch."""
+def trace_payload_for(trace: Trace | str | Path, plan) -> TracePayload:
+    """The replay payload model for a :class:`snapsim.plan.Plan`: trace boundaries matched to
+    ``plan.boundaries`` by partition and kind (:func:`match_boundaries`; spikes in snn/snap modes, dense
+    activations in ann mode), checked for element count and timesteps, with the plan's encodings and
+    batch."""
     tr = trace if isinstance(trace, Trace) else open_trace(trace)
-    kinds = ["spike" if bp.spiking else "activation" for bp in sim.boundaries]
+    kinds = ["spike" if bp.spiking else "activation" for bp in plan.boundaries]
     names = match_boundaries(tr, kinds)
     expected = [
         {"name": name, "features": bp.neurons, "kind": kind, "timesteps": bp.timesteps}
-        for name, kind, bp in zip(names, kinds, sim.boundaries)
+        for name, kind, bp in zip(names, kinds, plan.boundaries)
     ]
     check_compatible(tr, expected)
-    return TracePayload(tr, names, [bp.encoding for bp in sim.boundaries], batch=sim.batch)
+    return TracePayload(tr, names, [bp.encoding for bp in plan.boundaries], batch=plan.batch)

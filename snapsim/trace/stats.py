@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..encoding import Encoding, breakeven_firing_rate, cost_terms, message_bits_from_frames
+from ..encoding import Aer, Bitmap, Csr, Dense, Encoding, Rate, Rle, Zvc, breakeven_firing_rate
 from .bitpack import popcount, unpack_spikes
 from .dtypes import decode
 from .manifest import FLOAT_LOGICAL, BoundaryInfo
@@ -91,63 +91,49 @@ def non_finite(stored: np.ndarray, logical: str) -> int:
 def default_encodings(b: BoundaryInfo, precision_bits: int, firing_rate: float) -> dict[str, Encoding]:
     """The encodings a stats report compares (rle field width chosen near log2(1/p))."""
     per_step = " per timestep" if b.kind == "spike" else ""
-    encs = {
-        f"dense({precision_bits}b){per_step}": Encoding("dense", precision_bits=precision_bits),
-        f"zvc({precision_bits}b){per_step}": Encoding("zvc", precision_bits=precision_bits),
+    encs: dict[str, Encoding] = {
+        f"dense({precision_bits}b){per_step}": Dense(precision_bits=precision_bits),
+        f"zvc({precision_bits}b){per_step}": Zvc(precision_bits=precision_bits),
     }
     if b.kind == "spike":
         r = max(1, round(math.log2(1 / firing_rate))) if 0 < firing_rate < 1 else 1
         encs.update(
             {
-                "bitmap": Encoding("bitmap"),
-                "aer": Encoding("aer"),
-                "csr": Encoding("csr"),
-                f"rate(window={b.timesteps})": Encoding("rate", window_steps=b.timesteps),
-                f"rle(count_bits={r})": Encoding("rle", count_bits=r),
+                "bitmap": Bitmap(),
+                "aer": Aer(),
+                "csr": Csr(),
+                f"rate(window={b.timesteps})": Rate(window_steps=b.timesteps),
+                f"rle(count_bits={r})": Rle(count_bits=r),
             }
         )
     else:
-        encs[f"csr+values({precision_bits}b)"] = Encoding("csr", value_bits=precision_bits)
+        encs[f"csr+values({precision_bits}b)"] = Csr(value_bits=precision_bits)
     return encs
 
 
 def report_encodings_for(trace, name: str, encodings: dict[str, Encoding]) -> dict[str, int]:
     """Exact total bits of boundary ``name`` over the whole trace under each encoding (streamed).
 
-    Spike boundaries send one message per timestep (``rate``: per window); each sample's frame is
-    encoded on its own. Count-only encodings use popcounts; rle unpacks one shard at a time.
+    Each sample's frames are encoded on their own and grouped into the encoding's messages
+    (:meth:`Encoding.window_bits`: one per timestep, ``rate`` one per window). Non-zero counts come from
+    popcounts; encodings whose size depends on positions size each frame from the data, one timestep of
+    one shard at a time.
     """
     b = trace.boundary(name)
-    n, T = b.n_features, b.timesteps
+    n = b.n_features
     totals = {k: 0 for k in encodings}
-    nnz_total = 0
-    frames_total = 0
-    rle = {k: e for k, e in encodings.items() if e.kind == "rle"}
+    positional = {k: e for k, e in encodings.items() if e.data_dependent}
     for _, stored in trace.iter_shards(name):
         if b.kind == "spike":
-            nnz = popcount(stored)  # [T, b]
-            frames_total += nnz.size
-            nnz_total += int(nnz.sum())
-            for step in stored if rle else ():  # one timestep at a time bounds the unpacked size
-                frames = unpack_spikes(step, n)
-                for k, e in rle.items():
-                    totals[k] += int(message_bits_from_frames(e, frames).sum())
+            nnz = popcount(stored)  # [T, samples]
+            fbits = {k: np.stack([e.frame_bits(unpack_spikes(step, n)) for step in stored])
+                     for k, e in positional.items()}
         else:
-            values = decode(stored, b.logical_dtype).reshape(-1, n)
-            frames_total += values.shape[0]
-            nnz_total += int(np.count_nonzero(values))
-            for k, e in rle.items():
-                totals[k] += int(message_bits_from_frames(e, values).sum())
-    samples = trace.n_samples
-    for k, e in encodings.items():
-        if e.kind == "rle":
-            continue
-        if e.kind == "rate":
-            fixed, per = cost_terms(e, n, T)
-            totals[k] = fixed * samples
-        else:
-            fixed, per = cost_terms(e, n, 1)
-            totals[k] = fixed * frames_total + per * nnz_total
+            values = decode(stored, b.logical_dtype).reshape(b.timesteps, -1, n)
+            nnz = np.count_nonzero(values, axis=-1).astype(np.int64)
+            fbits = {k: e.frame_bits(values) for k, e in positional.items()}
+        for k, e in encodings.items():
+            totals[k] += int(e.window_bits(n, nnz, fbits.get(k)).sum())
     return totals
 
 
@@ -174,13 +160,12 @@ def report_encodings(trace, precision_bits: int = 16) -> list[dict[str, Any]]:
         if b.kind == "spike":
             # an ANN sends the activation once per sample; spikes go out on every timestep
             per_sample[f"dense activation ({precision_bits}b, 1 frame)"] = n * precision_bits
-            dense = Encoding("dense", precision_bits=precision_bits)
-            aer = Encoding("aer")
+            dense = Dense(precision_bits=precision_bits)
             row["breakeven_vs_dense"] = {
                 k: _finite(breakeven_firing_rate(dense, e, n, timesteps_a=1, timesteps_b=T))
-                for k, e in (("aer", aer), ("csr", Encoding("csr")), ("bitmap", Encoding("bitmap")))
+                for k, e in (("aer", Aer()), ("csr", Csr()), ("bitmap", Bitmap()))
             }
-            row["breakeven_bitmap_vs_aer"] = _finite(breakeven_firing_rate(Encoding("bitmap"), aer, n))
+            row["breakeven_bitmap_vs_aer"] = _finite(breakeven_firing_rate(Bitmap(), Aer(), n))
         row["bits_per_sample"] = per_sample
         rows.append(row)
     return rows
