@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config.hardware import HardwareConfig
-from .config.load import _expect_kind, _validate, apply_overrides, resolve_hardware_dict, resolve_hardware_with_overrides
+from .config.load import apply_overrides, expect_kind as _expect_kind, resolve_hardware_dict, resolve_hardware_with_overrides, validate_model as _validate  # noqa: E501
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
 from .engine import Simulation
