@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError"]
+__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError", "ManifestError"]
 
 
 class SnapsimError(Exception):
@@ -45,3 +45,8 @@ class ConfigError(SnapsimError):
 
 class TraceError(SnapsimError):
     """A trace directory that cannot be read or disagrees with its manifest or workload."""
+
+
+class ManifestError(ConfigError, TraceError):
+    """Problems in a trace manifest (or in a boundary declared for one), all reported at once, each with
+    file, line and dotted path like any config problem; it is also a :class:`TraceError`."""

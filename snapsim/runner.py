@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config.hardware import HardwareConfig
-from .config.load import _expect_kind, _validate, apply_overrides, resolve_hardware_dict, resolve_hardware_with_overrides
+from .config.load import (
+    apply_overrides,
+    expect_kind,
+    resolve_hardware_dict,
+    resolve_hardware_with_overrides,
+    validate_model,
+)
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
 from .engine import Simulation
@@ -63,11 +69,11 @@ class Prepared:
         self.workload_file = str(workload)
         self.trace = None if trace is None else str(trace)
         hw_data, hw_origins = load_yaml(hardware)
-        _expect_kind(hw_data, hw_origins, self.hardware_file, "hardware")
+        expect_kind(hw_data, hw_origins, self.hardware_file, "hardware")
         self._hw_raw = (hw_data, hw_origins)
         self._hw = resolve_hardware_dict(hw_data, hw_origins, self.hardware_file)
         wl_data, wl_origins = load_yaml(workload)
-        _expect_kind(wl_data, wl_origins, self.workload_file, "workload")
+        expect_kind(wl_data, wl_origins, self.workload_file, "workload")
         self._wl = (wl_data, wl_origins)
         # validate the base configs now, so a broken base fails once, not at every point
         self.hardware()
@@ -84,12 +90,12 @@ class Prepared:
     def hardware(self, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
         if overrides and any(k.endswith(".preset") for k in overrides):  # a preset swap re-resolves
             data, origins = resolve_hardware_with_overrides(*self._hw_raw, self.hardware_file, overrides)
-            return _validate(HardwareConfig, data, origins, self.hardware_file)
+            return validate_model(HardwareConfig, data, origins, self.hardware_file)
         data, origins = self._hw
         origins = dict(origins)
         if overrides:
             data = apply_overrides(data, origins, overrides, "override")
-        return _validate(HardwareConfig, data, origins, self.hardware_file)
+        return validate_model(HardwareConfig, data, origins, self.hardware_file)
 
     def workload(self, overrides: Mapping[str, Any] | None = None) -> WorkloadConfig:
         data, origins = self._wl
@@ -97,7 +103,7 @@ class Prepared:
         if overrides:
             overrides = {k[len("workload."):] if k.startswith("workload.") else k: v for k, v in overrides.items()}
             data = apply_overrides(data, origins, overrides, "override")
-        return _validate(WorkloadConfig, data, origins, self.workload_file)
+        return validate_model(WorkloadConfig, data, origins, self.workload_file)
 
     def result(
         self,

@@ -12,6 +12,7 @@ __all__ = ["Strict"]
 
 
 class Strict(BaseModel):
-    """Base for every config model: frozen, no unknown keys, no silent coercion of strings to numbers."""
+    """Base for every config model: frozen, no unknown keys, no coercion of scalars (``"16"`` is not 16,
+    ``true`` is not 1, ``16`` is not ``"16"``; an int is a valid float)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)

@@ -44,7 +44,7 @@ def _manifest(path):
 
 
 def _save_manifest(path, m):
-    (path / "manifest.json").write_text(json.dumps(m))
+    (path / "manifest.json").write_text(json.dumps(m, indent=2))
 
 
 def _rewrite_shard(path, index, mutate):
@@ -250,7 +250,7 @@ def test_shard_gap_in_manifest(good, tmp_path):
     m = _manifest(path)
     m["shards"][1]["samples"] = [5, 8]
     _save_manifest(path, m)
-    _expect(path, "manifest.json", "shards[1].samples", "contiguously from 4")
+    _expect(path, "manifest.json", "shards.1.samples", "contiguously from 4")
 
 
 def test_modified_shard_fails_checksum(good, tmp_path):

@@ -237,8 +237,8 @@ def test_writer_checks_shapes_and_names(tmp_path):
         (dict(kind="spike", features=[4], src="p0", dst=["p1"], layout=["T", "B"]), "feature dimensions"),
         (dict(kind="activation", features=[4], src="p0", dst=["p1"], logical_dtype="F128"), "unknown dtype 'F128'"),
         (dict(kind="spike", features=[4], src="p0", dst=["p1"], logical_dtype="F32"), "BOOL"),
-        (dict(kind="spikes", features=[4], src="p0", dst=["p1"]), "kind must be"),
-        (dict(kind="spike", features=[0], src="p0", dst=["p1"]), "positive"),
+        (dict(kind="spikes", features=[4], src="p0", dst=["p1"]), "kind: boundary 'b0': input should be 'spike' or"),
+        (dict(kind="spike", features=[0], src="p0", dst=["p1"]), "features.0: boundary 'b0': input should be greater"),
     ],
 )
 def test_add_boundary_errors(tmp_path, kw, fragment):

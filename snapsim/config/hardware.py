@@ -1,20 +1,34 @@
 """Hardware configuration models: D2D links, chiplets, package topology.
 
 Every numeric field carries its unit in its name. Models are frozen and closed (unknown keys are
-errors). Presets in ``hwconfigs/`` fill these models; every value there names its source in the
-``sources`` mapping of the preset.
+errors) and strict for scalars: a string is never read as a number (``rate_gtps: "16"`` is an error), a
+bool is never a number (``lanes: true``), a number is never a name; an integer is a valid float.
+Presets in ``hwconfigs/`` fill these models; every value there names its source in the ``sources``
+mapping of the preset.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, PrivateAttr, model_validator
+import pydantic
+from pydantic import (
+    BeforeValidator,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    model_validator,
+)
 
+from ..dtypes import PRECISION_BITS
 from ..schema import Strict
 
 __all__ = [
     "Strict",
+    "IntPair",
+    "IntKey",
     "Precision",
     "PRECISION_BITS",
     "LinkConfig",
@@ -31,8 +45,21 @@ __all__ = [
 ]
 
 
-Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
-PRECISION_BITS: dict[str, int] = {"fp32": 32, "fp16": 16, "bf16": 16, "fp8": 8, "int8": 8, "int4": 4}
+IntPair = Annotated[tuple[int, int], pydantic.Strict(False)]
+"""Two integers written as a list (``between: [0, 1]``): strict mode alone would demand a Python tuple;
+the integers themselves stay strict."""
+
+
+def _decimal_key(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+
+
+IntKey = Annotated[int, BeforeValidator(_decimal_key)]
+"""An integer mapping key; ``"2"`` is read as 2 because a dotted override (``--set boundaries.2.precision=fp8``)
+can only name a key as text."""
+
+Precision = Literal[tuple(PRECISION_BITS)]  # type: ignore[valid-type]  # the names of snapsim.dtypes
+"""A workload precision name; its bits are ``PRECISION_BITS[name]`` (from :mod:`snapsim.dtypes`)."""
 
 
 class LinkConfig(Strict):
@@ -190,7 +217,7 @@ class TopologyConfig(Strict):
     rows: PositiveInt | None = None
     cols: PositiveInt | None = None
     chiplets: PositiveInt | None = None
-    edges: list[tuple[int, int]] | None = None
+    edges: list[IntPair] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "TopologyConfig":
@@ -222,7 +249,7 @@ class TopologyConfig(Strict):
 class EdgeLinkConfig(Strict):
     """A link that replaces the default on specific edges (both directions)."""
 
-    between: tuple[int, int]
+    between: IntPair
     link: LinkConfig
 
 
@@ -231,7 +258,7 @@ class HardwareConfig(Strict):
     name: str
     description: str = ""
     chiplet: ChipletConfig
-    chiplets: dict[int, ChipletConfig] = Field(
+    chiplets: dict[IntKey, ChipletConfig] = Field(
         default_factory=dict, description="Per-chiplet replacements of the default chiplet (heterogeneous packages)"
     )
     link: LinkConfig

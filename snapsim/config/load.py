@@ -1,5 +1,5 @@
 """Load configs in three steps: strict YAML, preset resolution with overrides, then validation that
-reports every problem at once with its file, line and dotted path.
+reports every problem at once with its file, line and dotted path (:mod:`snapsim.config.problems`).
 
 Presets compose: in a hardware file, ``link: ucie-advanced-32g`` names a link preset, and
 ``link: {preset: ucie-advanced-32g, rate_gtps: 16}`` uses it with overrides. The same holds for
@@ -13,13 +13,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ..errors import ConfigError, Problem
 from .hardware import ChipletConfig, HardwareConfig, LinkConfig
+from .problems import validate_model
+from .sweep import SPECIAL_AXES, SweepSpec, load_sweep
 from .workload import WorkloadConfig
 from .yamlio import Origins, load_yaml
 
@@ -31,8 +34,13 @@ __all__ = [
     "load_link",
     "load_chiplet",
     "resolve_hardware_dict",
+    "resolve_hardware_with_overrides",
     "load_workload_dict",
+    "expect_kind",
+    "validate_model",
     "validate_file",
+    "validate_sweep_file",
+    "check_axes",
     "config_hash",
     "apply_overrides",
 ]
@@ -45,71 +53,6 @@ _MODELS: dict[str, type[BaseModel]] = {
     "link": LinkConfig,
     "chiplet": ChipletConfig,
 }
-
-
-# ---------------------------------------------------------------------------------------------- errors
-
-
-def _origin(origins: Origins, path: str, default_file: str) -> tuple[str, int | None]:
-    p = path
-    while True:
-        if p in origins:
-            return origins[p]
-        if "." not in p:
-            return (default_file, None)
-        p = p.rsplit(".", 1)[0]
-
-
-def _format_pydantic(err: dict) -> str:
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    kind = err["type"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown key (not a field of this section; check the spelling)"
-    if "input" in err and kind not in ("model_type",) and not isinstance(err["input"], (dict, list)):
-        return f"{msg[0].lower()}{msg[1:]}; got {err['input']!r}"
-    return msg[0].lower() + msg[1:]
-
-
-def _data_loc(data: Any, loc: tuple) -> list[str]:
-    """A pydantic error location as a path into the input: the tag pydantic inserts for a member of a
-    tagged union (``encoding.aer.adress_bits``) is not a key of the input and is dropped."""
-    out, node = [], data
-    for x in loc:
-        if isinstance(node, dict) and x not in node and str(x) not in node and node.get("kind") == x:
-            continue
-        out.append(str(x))
-        if isinstance(node, dict):
-            node = node.get(x, node.get(str(x)))
-        elif isinstance(node, list) and isinstance(x, int) and 0 <= x < len(node):
-            node = node[x]
-        else:
-            node = None
-    return out
-
-
-def _validate(model: type[BaseModel], data: Any, origins: Origins, file: str, prefix: str = ""):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(_data_loc(data, err["loc"]))
-            path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-            message = _format_pydantic(err)
-            cross = err["type"] == "value_error"  # raised by a model validator, not a field constraint
-            # a cross-field check names the field it is about first: point at that field's line
-            head = message.split(" ", 1)[0].rstrip(":")
-            named = f"{path}.{head}" if path else head
-            if head and (named in origins or any(k.startswith(named + ".") for k in origins)):
-                path = named
-                message = message[len(head):].lstrip(": ")
-            f, line = _origin(origins, path, file)
-            problems.append(Problem(f, line, path, message, cross_field=cross))
-        raise ConfigError(problems) from None
 
 
 # --------------------------------------------------------------------------------------------- presets
@@ -200,12 +143,16 @@ def resolve_hardware_dict(data: Any, origins: Origins, file: str) -> tuple[Any, 
         raise ConfigError([Problem(file, 1, "", "a hardware file must be a mapping")])
     problems: list[Problem] = []
     out = dict(data)
+    # a section's own key keeps its line (a problem about the whole section points there); what is inside
+    # a preset reference comes from the preset
     new_origins = {k: v for k, v in origins.items() if not any(
-        k == p or k.startswith(p + ".") for p in ("chiplet", "chiplets", "link", "links"))}
+        k.startswith(p + ".") for p in ("chiplet", "chiplets", "link", "links"))}
 
     def resolve(value, group, path):
         val, org = _resolve_preset(value, group, path, origins, file, problems)
         new_origins.update(org)
+        if path in origins:
+            new_origins.setdefault(path, origins[path])
         return val
 
     if "chiplet" in out:
@@ -317,36 +264,37 @@ def resolve_hardware_with_overrides(
 
 def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
     data, origins, file = _read(path)
-    _expect_kind(data, origins, file, "hardware")
+    expect_kind(data, origins, file, "hardware")
     data, origins = resolve_hardware_with_overrides(data, origins, file, overrides)
-    return _validate(HardwareConfig, data, origins, file)
+    return validate_model(HardwareConfig, data, origins, file)
 
 
 def load_workload_dict(data: Any, origins: Origins, file: str) -> WorkloadConfig:
-    return _validate(WorkloadConfig, data, origins, file)
+    return validate_model(WorkloadConfig, data, origins, file)
 
 
 def load_workload(path: str | Path, overrides: Mapping[str, Any] | None = None) -> WorkloadConfig:
     data, origins, file = _read(path)
-    _expect_kind(data, origins, file, "workload")
+    expect_kind(data, origins, file, "workload")
     if overrides:
         data = apply_overrides(data, origins, overrides, "override")
-    return _validate(WorkloadConfig, data, origins, file)
+    return validate_model(WorkloadConfig, data, origins, file)
 
 
 def load_link(path: str | Path) -> LinkConfig:
     data, origins, file = _read(path)
-    _expect_kind(data, origins, file, "link")
-    return _validate(LinkConfig, data, origins, file)
+    expect_kind(data, origins, file, "link")
+    return validate_model(LinkConfig, data, origins, file)
 
 
 def load_chiplet(path: str | Path) -> ChipletConfig:
     data, origins, file = _read(path)
-    _expect_kind(data, origins, file, "chiplet")
-    return _validate(ChipletConfig, data, origins, file)
+    expect_kind(data, origins, file, "chiplet")
+    return validate_model(ChipletConfig, data, origins, file)
 
 
-def _expect_kind(data: Any, origins: Origins, file: str, kind: str) -> None:
+def expect_kind(data: Any, origins: Origins, file: str, kind: str) -> None:
+    """Raise :class:`ConfigError` unless ``data`` is a mapping with ``kind: KIND``."""
     if not isinstance(data, dict):
         raise ConfigError([Problem(file, 1, "", f"a {kind} file must be a mapping with kind: {kind}")])
     got = data.get("kind")
@@ -360,8 +308,6 @@ def validate_file(path: str | Path) -> str:
     data, origins, file = _read(path)
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "sweep":
-        from ..sweep.spec import validate_sweep_file  # sweep support is a separate module
-
         validate_sweep_file(path)
         return kind
     if kind not in _MODELS:
@@ -369,8 +315,65 @@ def validate_file(path: str | Path) -> str:
         raise ConfigError([Problem(file, line, "kind", f"must be one of hardware, workload, link, chiplet, sweep; got {kind!r}")])
     if kind == "hardware":
         data, origins = resolve_hardware_dict(data, origins, file)
-    _validate(_MODELS[kind], data, origins, file)
+    validate_model(_MODELS[kind], data, origins, file)
     return kind
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+
+def check_axes(spec: SweepSpec) -> list[Problem]:
+    """Check each axis value of a sweep against the hardware/workload models, one axis at a time.
+
+    Only problems with the swept field itself are reported (unknown path, wrong type, out of range);
+    cross-field problems may depend on the other axes and are left to the run of each point.
+    """
+    problems: list[Problem] = []
+    for axis in spec.axes:
+        if axis.name == "trace":
+            for value in axis.values or ():
+                if not isinstance(value, str) or not (Path(spec.file).parent / value).exists():
+                    problems.append(Problem(str(spec.file), axis.line, "axes.trace", f"value {value!r}: no such trace"))
+            continue
+        if axis.name in SPECIAL_AXES:
+            continue
+        is_wl = axis.name.startswith("workload.")
+        target = axis.name[len("workload."):] if is_wl else axis.name
+        if axis.values is not None:
+            candidates = list(axis.values)
+        else:
+            assert axis.range is not None
+            lo, hi = axis.range
+            candidates = [math.ceil(lo), math.floor(hi)] if axis.integer else [lo, hi]
+        for value in candidates:
+            try:
+                if is_wl:
+                    load_workload(spec.workload, overrides={target: value})
+                else:
+                    load_hardware(spec.hardware, overrides={target: value})
+            except ConfigError as exc:
+                own = [p for p in exc.problems if not p.cross_field and (p.path == target or p.path.startswith(target + "."))]
+                for p in own:
+                    problems.append(Problem(spec.file, axis.line, f"axes.{axis.name}", f"value {value!r}: {p.message}"))
+                if own:
+                    break  # one bad value per axis is enough to point at the mistake
+    return problems
+
+
+def validate_sweep_file(path: str | Path) -> SweepSpec:
+    """Validate a sweep file for ``snapsim validate``: the file itself, its base files and every axis."""
+    spec = load_sweep(path)
+    problems: list[Problem] = []
+    for loader, p in ((load_hardware, spec.hardware), (load_workload, spec.workload)):
+        try:
+            loader(p)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if not problems:
+        problems = check_axes(spec)
+    if problems:
+        raise ConfigError(problems)
+    return spec
 
 
 def config_hash(*models: BaseModel, extra: Mapping[str, Any] | None = None) -> str:

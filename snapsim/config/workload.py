@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from ..encoding import Bitmap, EncodingSpec
-from .hardware import Precision, Strict
+from .hardware import IntKey, Precision, Strict
 
 __all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
 
@@ -95,7 +95,7 @@ class WorkloadConfig(Strict):
     stages: list[StageConfig] = Field(min_length=1)
     partition: PartitionSpec
     boundary: BoundarySpec = Field(default_factory=BoundarySpec)
-    boundaries: dict[int, BoundarySpec] = Field(default_factory=dict, description="Per-boundary replacements")
+    boundaries: dict[IntKey, BoundarySpec] = Field(default_factory=dict, description="Per-boundary replacements")
     snn: SnnSpec = Field(default_factory=SnnSpec)
     stream: StreamSpec = Field(default_factory=StreamSpec)
     sources: dict[str, str] = Field(default_factory=dict)

@@ -1,7 +1,8 @@
 """Strict YAML reading: duplicate keys are errors, and every key keeps its line number.
 
 ``load_yaml(path)`` returns plain Python data plus a map from dotted path (``link.rate_gtps``,
-``stages.3.macs``) to the 1-based line where that key (or list item) was written.
+``stages.3.macs``) to the 1-based line where that key (or list item) was written. ``load_yaml_text``
+does the same for text already read (JSON is YAML 1.2: a trace manifest's lines come from here).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..errors import ConfigError, Problem
 
-__all__ = ["load_yaml", "Origins"]
+__all__ = ["load_yaml", "load_yaml_text", "Origins"]
 
 # dotted path -> (file, line)
 Origins = dict[str, tuple[str, int]]
@@ -60,6 +61,13 @@ def load_yaml(path: str | Path) -> tuple[Any, Origins]:
         raise ConfigError([Problem(file, None, "", "file not found")]) from None
     except OSError as exc:
         raise ConfigError([Problem(file, None, "", f"cannot read file: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return load_yaml_text(text, file)
+
+
+def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
+    """Parse ``text`` (read from ``file``) strictly; raises :class:`ConfigError` naming the file and line."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import torch
 
+from snapsim.dtypes import UnknownDtype, from_torch
 from snapsim.errors import SnapsimError, TraceError
 
 __all__ = [
@@ -43,27 +44,14 @@ Port = Literal["output", "input"]
 TimeMode = Literal["stack", "native"]
 Selector = Callable[[Any], Any]
 
-_LOGICAL_DTYPES: dict[torch.dtype, tuple[str, int]] = {
-    torch.bool: ("BOOL", 1),
-    torch.uint8: ("U8", 8),
-    torch.int8: ("I8", 8),
-    torch.int16: ("I16", 16),
-    torch.int32: ("I32", 32),
-    torch.int64: ("I64", 64),
-    torch.float16: ("F16", 16),
-    torch.bfloat16: ("BF16", 16),
-    torch.float32: ("F32", 32),
-    torch.float64: ("F64", 64),
-}
-
-
 def logical_dtype_name(dtype: torch.dtype) -> tuple[str, int]:
-    """The safetensors dtype name and bit width of a torch dtype (``torch.float16 -> ("F16", 16)``)."""
+    """The logical dtype name and bit width of a torch dtype (``torch.float16 -> ("F16", 16)``), from the one
+    dtype table (:mod:`snapsim.dtypes`); a dtype a trace cannot hold raises :class:`TraceError`."""
     try:
-        return _LOGICAL_DTYPES[dtype]
-    except KeyError:
-        raise TraceError(f"cannot record tensors of dtype {dtype}; supported: "
-                         f"{', '.join(str(d) for d in _LOGICAL_DTYPES)}") from None
+        d = from_torch(dtype)
+    except UnknownDtype as exc:
+        raise TraceError(str(exc)) from None
+    return d.name, d.bits
 
 
 def first_tensor(value: Any) -> Any:

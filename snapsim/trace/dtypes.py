@@ -1,14 +1,15 @@
 """Conversions between logical dtypes (BF16, FP8, ...) and the numpy arrays that store them.
 
 numpy has no bf16 or fp8, so they are stored as uint16/uint8 bit patterns and decoded to float32
-when read. Encoding float input to BF16 rounds to nearest-even, as torch does.
+when read. Encoding float input to BF16 rounds to nearest-even, as torch does. What each logical dtype
+is (bits, storage, float or not) comes from the one table, :mod:`snapsim.dtypes`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .manifest import FLOAT_LOGICAL, LOGICAL_DTYPES, STORAGE_NUMPY
+from ..dtypes import int_range, logical as logical_dtype
 
 __all__ = ["to_storage", "decode", "bf16_bits_from_float32", "FP8_E4M3_TABLE", "FP8_E5M2_TABLE"]
 
@@ -55,7 +56,7 @@ def to_storage(array: np.ndarray, logical: str) -> np.ndarray:
     BF16 takes uint16/int16 bit patterns or floats (rounded to nearest-even); FP8 takes uint8/int8
     bit patterns; float dtypes take any real numeric input; integer dtypes take integers that fit.
     """
-    storage = STORAGE_NUMPY[LOGICAL_DTYPES[logical][0]]
+    d = logical_dtype(logical)
     dt = array.dtype
     if dt == np.bool_ or dt.kind not in "iuf":
         raise ValueError(f"expected numeric data for {logical}; got dtype {dt}")
@@ -69,14 +70,14 @@ def to_storage(array: np.ndarray, logical: str) -> np.ndarray:
         if dt in (np.uint8, np.int8):
             return np.ascontiguousarray(array).view(np.uint8)
         raise ValueError(f"{logical} data must be uint8 bit patterns; got dtype {dt}")
-    if logical in FLOAT_LOGICAL:
-        return np.ascontiguousarray(array, dtype=storage)
+    if d.is_float:
+        return np.ascontiguousarray(array, dtype=d.numpy)
     if dt.kind == "f":
         raise ValueError(f"{logical} data must be integers; got dtype {dt}")
-    info = np.iinfo(storage)
-    if array.size and (array.min() < info.min or array.max() > info.max):
-        raise ValueError(f"values outside the {logical} range [{info.min}, {info.max}]")
-    return np.ascontiguousarray(array, dtype=storage)
+    lo, hi = int_range(d)
+    if array.size and (int(array.min()) < lo or int(array.max()) > hi):
+        raise ValueError(f"values outside the {logical} range [{lo}, {hi}]")
+    return np.ascontiguousarray(array, dtype=d.numpy)
 
 
 def decode(stored: np.ndarray, logical: str) -> np.ndarray:

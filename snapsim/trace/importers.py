@@ -15,22 +15,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..dtypes import UnknownDtype, from_numpy
 from ..errors import TraceError
 from .reader import open_trace
 from .writer import TraceWriter
 
 __all__ = ["import_array", "import_events", "convert", "load_events", "parse_layout"]
 
-_NUMPY_LOGICAL = {
-    np.dtype(np.float32): "F32",
-    np.dtype(np.float16): "F16",
-    np.dtype(np.float64): "F64",
-    np.dtype(np.int8): "I8",
-    np.dtype(np.uint8): "U8",
-    np.dtype(np.int16): "I16",
-    np.dtype(np.uint16): "U16",
-    np.dtype(np.int32): "I32",
-}
 _EVENT_COLUMNS = {
     "t": "t", "time": "t", "timestep": "t", "step": "t",
     "b": "b", "batch": "b", "sample": "b",
@@ -96,9 +87,10 @@ def import_array(
     order = [dims.index(d) for d in lead + feat_dims]
     features = [arr.shape[dims.index(d)] for d in feat_dims]
     if kind == "activation" and logical_dtype is None:
-        logical_dtype = _NUMPY_LOGICAL.get(arr.dtype)
-        if logical_dtype is None:
-            raise TraceError(f"{label}: unknown dtype {arr.dtype} for an activation (give --dtype)")
+        try:
+            logical_dtype = from_numpy(arr.dtype).name
+        except UnknownDtype:
+            raise TraceError(f"{label}: unknown dtype {arr.dtype} for an activation (give --dtype)") from None
     timesteps = arr.shape[dims.index("T")] if "T" in dims else 1
     dst = list(dst)
     partitions = list(dict.fromkeys([src, *dst]))

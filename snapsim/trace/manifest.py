@@ -30,28 +30,51 @@ range, so a stray shard can be identified. Example::
 Conventions: spikes are stored time-major ``[T, B, ceil(F/8)]`` uint8, bit-packed over the flattened
 features with ``bitorder="little"`` (bit i of byte j is feature 8j+i; padding bits are zero).
 Activations are stored ``[B, *features]`` (or ``[T, B, *features]`` when the layout has T) in their
-storage dtype; BF16 and FP8 are stored as uint16/uint8 bit patterns.
+storage dtype; BF16 and FP8 are stored as uint16/uint8 bit patterns (the dtype table is
+:mod:`snapsim.dtypes`).
+
+Checking: the manifest is a pydantic model (:class:`ManifestConfig`; every field typed, strict, no
+coercion) checked by the same machinery as the YAML configs, then the rules across fields (partitions
+named by boundaries exist, shards cover the samples, layouts, dtypes). Every problem is reported at once
+as ``manifest.json:LINE: dotted.path: message`` (:class:`~snapsim.errors.ManifestError`). The file is
+parsed with ``json`` (fast, exact JSON numbers; duplicate keys and NaN/Infinity refused); only when there
+is something to report is it read again with the strict YAML reader, which knows the line of every key.
+A manifest of this version (1.0) has no unknown keys outside ``model``, ``partitions`` entries and the free
+``metrics``/``sparsity``/``metadata``/``run`` sections; a newer 1.x may add keys, which are ignored.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import numpy as np
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import TraceError
+from ..config.problems import locate, pydantic_problems
+from ..config.yamlio import load_yaml_text
+from ..dtypes import DTYPES, STORAGE_NAMES, UnknownDtype, logical as logical_dtype
+from ..errors import ConfigError, ManifestError, Problem
 
 __all__ = [
     "SCHEMA",
     "VERSION",
     "MANIFEST_NAME",
     "LOGICAL_DTYPES",
+    "FLOAT_LOGICAL",
     "STORAGE_NUMPY",
+    "ManifestConfig",
+    "BoundaryEntry",
     "BoundaryInfo",
     "ShardInfo",
+    "ParsedManifest",
+    "boundary_info",
+    "read_manifest",
     "parse_manifest",
     "shard_file_name",
 ]
@@ -62,32 +85,11 @@ MANIFEST_NAME = "manifest.json"
 KINDS = ("spike", "activation")
 CONTAINERS = {"safetensors": ".safetensors", "npz": ".npz"}
 
-# logical dtype -> (storage dtype, bits per element)
-LOGICAL_DTYPES: dict[str, tuple[str, int]] = {
-    "BOOL": ("U8", 1),
-    "U8": ("U8", 8),
-    "I8": ("I8", 8),
-    "U16": ("U16", 16),
-    "I16": ("I16", 16),
-    "I32": ("I32", 32),
-    "F16": ("F16", 16),
-    "BF16": ("U16", 16),
-    "F32": ("F32", 32),
-    "F64": ("F64", 64),
-    "F8_E4M3": ("U8", 8),
-    "F8_E5M2": ("U8", 8),
-}
-FLOAT_LOGICAL = ("F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2")
-STORAGE_NUMPY: dict[str, np.dtype] = {
-    "U8": np.dtype(np.uint8),
-    "I8": np.dtype(np.int8),
-    "U16": np.dtype(np.uint16),
-    "I16": np.dtype(np.int16),
-    "I32": np.dtype(np.int32),
-    "F16": np.dtype(np.float16),
-    "F32": np.dtype(np.float32),
-    "F64": np.dtype(np.float64),
-}
+# Views of the one dtype table (snapsim.dtypes), by the names trace modules use.
+LOGICAL_DTYPES: dict[str, tuple[str, int]] = {n: (d.storage, d.bits) for n, d in DTYPES.items()}
+"""logical dtype -> (storage dtype, bits per element)"""
+FLOAT_LOGICAL: tuple[str, ...] = tuple(n for n, d in DTYPES.items() if d.is_float)
+STORAGE_NUMPY: dict[str, np.dtype] = {n: DTYPES[n].numpy for n in STORAGE_NAMES}
 
 
 def shard_file_name(index: int, container: str) -> str:
@@ -172,145 +174,199 @@ class BoundaryInfo:
         return out
 
 
+# ---------------------------------------------------------------------------------------------- models
+
+_INT64_MAX = 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=_INT64_MAX)]
+Positive = Annotated[int, Field(ge=1, le=_INT64_MAX)]
+
+
+class _Section(BaseModel):
+    """A manifest section: strict scalars (no "16" for 16, no true for 1), closed."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class _OpenSection(_Section):
+    """A section that may carry the writer's own keys (kept in the manifest data, not checked)."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+
+
+class ModelInfo(_OpenSection):
+    name: str = Field(min_length=1)
+    framework: str = ""
+    framework_version: str = ""
+
+
+class PartitionEntry(_OpenSection):
+    id: str = Field(min_length=1)
+
+
+class TimeInfo(_Section):
+    timesteps: Positive
+
+
+class ShardEntry(_Section):
+    file: str
+    samples: Annotated[tuple[Count, Count], pydantic.Strict(False)] = Field(description="[start, stop)")
+    bytes: Count
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
+class Packing(_Section):
+    axis: Literal["features"]
+    bitorder: Literal["little"]
+
+
+class BoundaryStats(_Section):
+    """Statistics the writer accumulated (each key optional; given, it may not be null but for min/max of
+    a boundary without values)."""
+
+    nnz: Count = None  # type: ignore[assignment]
+    slots: Count = None  # type: ignore[assignment]
+    firing_rate: float = Field(None, ge=0, le=1)  # type: ignore[assignment]
+    zero_fraction: float = Field(None, ge=0, le=1)  # type: ignore[assignment]
+    nnz_per_timestep: list[Count] = None  # type: ignore[assignment]
+    min: int | float | None = None
+    max: int | float | None = None
+
+
+class BoundaryEntry(_Section):
+    """One entry of ``boundaries``."""
+
+    name: str
+    kind: Literal["spike", "activation"]
+    src: str
+    dst: list[str] = Field(min_length=1)
+    tensor: str = Field(min_length=1)
+    layout: list[str]
+    features: list[Positive] = Field(min_length=1)
+    timesteps: Positive
+    logical_dtype: str
+    storage_dtype: str
+    precision_bits: int = Field(ge=1, le=64)
+    packing: Packing | None = None
+    spike_value: float | None = Field(None, allow_inf_nan=False)
+    stats: BoundaryStats = BoundaryStats()
+
+
+class ManifestConfig(_Section):
+    """``manifest.json`` (after ``schema`` and ``version`` are known)."""
+
+    schema_: str = Field(alias="schema")
+    version: str
+    model: ModelInfo
+    writer: str | None = None
+    partitions: list[PartitionEntry] = Field(min_length=1)
+    time: TimeInfo
+    container: Literal["safetensors", "npz"]
+    samples: Count
+    shard_samples: Positive
+    shards: list[ShardEntry]
+    boundaries: list[BoundaryEntry]
+    metrics: dict[str, Any] = {}
+    sparsity: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    run: dict[str, Any] | None = None
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
 _NAME_RE = re.compile(r"^[^\x00-\x1f]{1,200}$")
+Found = list[tuple[str, str]]  # (dotted path, message) of problems found outside the model
 
 
-class _Where:
-    """Formats error locations: ``FILE: boundary 'x': field: message``."""
-
-    def __init__(self, file: str):
-        self.file = file
-
-    def error(self, message: str, boundary: str | None = None, path: str | None = None) -> TraceError:
-        parts = [self.file]
-        if boundary is not None:
-            parts.append(f"boundary {boundary!r}")
-        if path:
-            parts.append(path)
-        return TraceError(": ".join(parts) + ": " + message)
-
-
-def _get(obj: dict, key: str, typ, where: _Where, ctx: str, boundary: str | None = None, optional=False):
-    if not isinstance(obj, dict):
-        raise where.error(f"must be an object; got {type(obj).__name__}", boundary, ctx)
-    if key not in obj:
-        if optional:
-            return None
-        raise where.error("required field is missing", boundary, f"{ctx}.{key}" if ctx else key)
-    value = obj[key]
-    ok = isinstance(value, typ) and not (isinstance(value, bool) and typ in (int, (int, float)))
-    if not ok:
-        name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-        raise where.error(f"must be {name}; got {value!r}", boundary, f"{ctx}.{key}" if ctx else key)
-    return value
+def layout_problem(layout: Any, kind: str, n_features: int) -> str | None:
+    """Why a layout is wrong, or None. Layouts are dimension names, time-major: ``[T, B, *features]``
+    (spikes always) or ``[B, *features]``."""
+    if not isinstance(layout, (list, tuple)) or not all(isinstance(d, str) and d for d in layout):
+        return f"must be a list of dimension names; got {layout!r}"
+    if len(set(layout)) != len(layout):
+        return f"dimension names must be unique; got {list(layout)}"
+    lead = ["T", "B"] if (kind == "spike" or (layout and layout[0] == "T")) else ["B"]
+    if list(layout[: len(lead)]) != lead or any(d in ("T", "B") for d in layout[len(lead):]):
+        want = "[T, B, ...]" if kind == "spike" else "[B, ...] or [T, B, ...]"
+        return f"must be time-major {want}; got {list(layout)} (transpose batch-first data before writing)"
+    if len(layout) - len(lead) != n_features:
+        return f"{len(layout) - len(lead)} feature dimensions in the layout but {n_features} in features"
+    return None
 
 
-def check_version(data: Any, where: _Where) -> None:
-    if not isinstance(data, dict):
-        raise where.error("the manifest must be a JSON object")
-    if data.get("schema") != SCHEMA:
-        raise where.error(f"schema: expected {SCHEMA!r}; got {data.get('schema')!r}")
-    version = data.get("version")
-    if not isinstance(version, str) or not re.fullmatch(r"1\.\d+", version):
-        raise where.error(
-            f"version: unknown schema version {version!r} (this snapsim reads {SCHEMA} 1.x; "
-            "upgrade snapsim or re-export the trace)"
-        )
+def _boundary_rules(b: BoundaryEntry, p: str, timesteps: int, partitions: list[str]) -> Found:
+    """The rules across the fields of one boundary (``p``: its dotted path)."""
+    found: Found = []
+    if not _NAME_RE.match(b.name):
+        found.append((f"{p}.name", "must be 1-200 printable characters"))
+    known = ", ".join(partitions)
+    for key, part in [("src", b.src)] + [(f"dst.{j}", d) for j, d in enumerate(b.dst)]:
+        if part not in partitions:
+            found.append((f"{p}.{key}", f"unknown partition {part!r} (partitions: {known})"))
+    if len(set(b.dst)) != len(b.dst) or b.src in b.dst:
+        found.append((f"{p}.dst", "dst must be a non-empty list of distinct partitions other than src"))
+    why = layout_problem(b.layout, b.kind, len(b.features))
+    if why:
+        found.append((f"{p}.layout", why))
+    elif b.layout[0] != "T" and b.timesteps != 1:
+        found.append((f"{p}.timesteps", f"must be 1 when the layout has no T; got {b.timesteps}"))
+    if b.kind == "spike" and b.timesteps != timesteps:
+        found.append((f"{p}.timesteps", f"spike boundary has {b.timesteps} timesteps but time.timesteps is {timesteps}"))
+    try:
+        d = logical_dtype(b.logical_dtype)
+    except UnknownDtype as exc:
+        found.append((f"{p}.logical_dtype", str(exc)))
+    else:
+        if b.kind == "spike" and d.name != "BOOL":
+            found.append((f"{p}.logical_dtype", f"spike boundaries are BOOL; got {d.name!r}"))
+        elif b.kind == "activation" and d.name == "BOOL":
+            found.append((f"{p}.logical_dtype", "activation boundaries cannot be BOOL (use kind 'spike')"))
+        elif b.storage_dtype != d.storage:
+            found.append((f"{p}.storage_dtype",
+                          f"unknown dtype: storage {b.storage_dtype!r} for logical {d.name} (expected {d.storage!r})"))
+    if b.kind == "spike":
+        if b.packing is None:
+            found.append((f"{p}.packing", "required field is missing (a spike boundary is bit-packed)"))
+        if b.spike_value is None:
+            found.append((f"{p}.spike_value", "required field is missing (the value a spike carries)"))
+        elif b.spike_value == 0:
+            found.append((f"{p}.spike_value", "must be finite and non-zero; got 0"))
+    return found
 
 
-def parse_boundary(entry: Any, index: int, timesteps: int, partitions: set[str], where: _Where) -> BoundaryInfo:
-    ctx = f"boundaries[{index}]"
-    name = _get(entry, "name", str, where, ctx)
-    if not _NAME_RE.match(name):
-        raise where.error("name must be 1-200 printable characters", name, "name")
-    kind = _get(entry, "kind", str, where, "", name)
-    if kind not in KINDS:
-        raise where.error(f"kind must be one of {', '.join(KINDS)}; got {kind!r}", name, "kind")
-    src = _get(entry, "src", str, where, "", name)
-    dst = _get(entry, "dst", list, where, "", name)
-    for p in [src, *dst]:
-        if p not in partitions:
-            raise where.error(f"unknown partition {p!r} (partitions: {', '.join(sorted(partitions))})", name, "src/dst")
-    if not dst or len(set(dst)) != len(dst) or src in dst:
-        raise where.error("dst must be a non-empty list of distinct partitions other than src", name, "dst")
-    layout = _get(entry, "layout", list, where, "", name)
-    features = _get(entry, "features", list, where, "", name)
-    if not all(isinstance(f, int) and not isinstance(f, bool) and f >= 1 for f in features) or not features:
-        raise where.error(f"must be a non-empty list of positive integers; got {features!r}", name, "features")
-    check_layout(layout, kind, len(features), where, name)
-    bt = _get(entry, "timesteps", int, where, "", name)
-    has_time = layout[0] == "T"
-    if bt < 1 or (not has_time and bt != 1):
-        raise where.error(f"must be >= 1 (and 1 when the layout has no T); got {bt}", name, "timesteps")
-    if kind == "spike" and bt != timesteps:
-        raise where.error(f"spike boundary has {bt} timesteps but time.timesteps is {timesteps}", name, "timesteps")
-    logical = _get(entry, "logical_dtype", str, where, "", name)
-    storage = _get(entry, "storage_dtype", str, where, "", name)
-    if logical not in LOGICAL_DTYPES:
-        raise where.error(f"unknown dtype {logical!r} (known: {', '.join(LOGICAL_DTYPES)})", name, "logical_dtype")
-    if kind == "spike" and logical != "BOOL":
-        raise where.error(f"spike boundaries are BOOL; got {logical!r}", name, "logical_dtype")
-    if kind == "activation" and logical == "BOOL":
-        raise where.error("activation boundaries cannot be BOOL (use kind 'spike')", name, "logical_dtype")
-    if storage != LOGICAL_DTYPES[logical][0]:
-        raise where.error(
-            f"unknown dtype: storage {storage!r} for logical {logical} (expected {LOGICAL_DTYPES[logical][0]!r})",
-            name,
-            "storage_dtype",
-        )
-    precision = _get(entry, "precision_bits", int, where, "", name)
-    if not 1 <= precision <= 64:
-        raise where.error(f"must be in [1, 64]; got {precision}", name, "precision_bits")
-    tensor = _get(entry, "tensor", str, where, "", name)
-    bitorder = spike_value = None
-    if kind == "spike":
-        packing = _get(entry, "packing", dict, where, "", name)
-        bitorder = _get(packing, "bitorder", str, where, "packing", name)
-        if bitorder != "little" or packing.get("axis") != "features":
-            raise where.error(
-                f"unsupported packing {packing!r} (expected axis 'features', bitorder 'little')", name, "packing"
-            )
-        spike_value = float(_get(entry, "spike_value", (int, float), where, "", name))
-    stats = entry.get("stats", {})
-    if not isinstance(stats, dict):
-        raise where.error("must be an object", name, "stats")
+def _info(b: BoundaryEntry, index: int, stats: dict[str, Any]) -> BoundaryInfo:
     return BoundaryInfo(
-        name=name,
-        index=index,
-        kind=kind,
-        src=src,
-        dst=tuple(dst),
-        tensor=tensor,
-        layout=tuple(layout),
-        features=tuple(features),
-        timesteps=bt,
-        logical_dtype=logical,
-        storage_dtype=storage,
-        precision_bits=precision,
-        bitorder=bitorder,
-        spike_value=spike_value,
-        stats=stats,
+        name=b.name, index=index, kind=b.kind, src=b.src, dst=tuple(b.dst), tensor=b.tensor,
+        layout=tuple(b.layout), features=tuple(b.features), timesteps=b.timesteps,
+        logical_dtype=b.logical_dtype, storage_dtype=b.storage_dtype, precision_bits=b.precision_bits,
+        bitorder=b.packing.bitorder if b.kind == "spike" and b.packing else None,
+        spike_value=b.spike_value if b.kind == "spike" else None, stats=stats,
     )
 
 
-def check_layout(layout: Any, kind: str, n_features: int, where: _Where, name: str) -> None:
-    """Layouts are dimension names, time-major: ``[T, B, *features]`` or ``[B, *features]``."""
-    if not isinstance(layout, (list, tuple)) or not all(isinstance(d, str) and d for d in layout):
-        raise where.error(f"must be a list of dimension names; got {layout!r}", name, "layout")
-    if len(set(layout)) != len(layout):
-        raise where.error(f"dimension names must be unique; got {list(layout)}", name, "layout")
-    lead = ["T", "B"] if (kind == "spike" or (layout and layout[0] == "T")) else ["B"]
-    if list(layout[: len(lead)]) != lead or any(d in ("T", "B") for d in layout[len(lead) :]):
-        want = "[T, B, ...]" if kind == "spike" else "[B, ...] or [T, B, ...]"
-        raise where.error(
-            f"must be time-major {want}; got {list(layout)} (transpose batch-first data before writing)",
-            name,
-            "layout",
-        )
-    if len(layout) - len(lead) != n_features:
-        raise where.error(
-            f"{len(layout) - len(lead)} feature dimensions in the layout but {n_features} in features", name, "layout"
-        )
+def _named(problems: list[Problem], names: dict[int, str]) -> list[Problem]:
+    """Prefix ``boundary 'NAME': `` to the message of every problem inside ``boundaries.I``."""
+    out = []
+    for pr in problems:
+        m = re.match(r"^boundaries\.(\d+)(\.|$)", pr.path)
+        name = names.get(int(m.group(1))) if m else None
+        out.append(Problem(pr.file, pr.line, pr.path, f"boundary {name!r}: {pr.message}", pr.cross_field)
+                   if name is not None else pr)
+    return out
+
+
+def boundary_info(entry: dict[str, Any], index: int, timesteps: int, partitions: list[str], file: str) -> BoundaryInfo:
+    """Check one boundary entry (as the writer declares it) by the manifest's model and rules;
+    raises :class:`ManifestError` listing every problem (path ``boundaries.INDEX.field``)."""
+    p = f"boundaries.{index}"
+    names = {index: entry["name"]} if isinstance(entry.get("name"), str) else {}
+    try:
+        b = BoundaryEntry.model_validate(entry)
+    except pydantic.ValidationError as exc:
+        raise ManifestError(_named(pydantic_problems(exc, entry, {}, file, p), names)) from None
+    found = _boundary_rules(b, p, timesteps, partitions)
+    if found:
+        raise ManifestError(_named([Problem(file, None, path, msg) for path, msg in found], names))
+    return _info(b, index, dict(entry.get("stats") or {}))
 
 
 @dataclass(frozen=True)
@@ -325,62 +381,148 @@ class ParsedManifest:
     shards: tuple[ShardInfo, ...]
 
 
-def parse_manifest(data: Any, file: str) -> ParsedManifest:
-    """Check a manifest dict; raises :class:`TraceError` naming ``file``, the boundary and the field."""
-    where = _Where(file)
-    check_version(data, where)
-    model = _get(data, "model", dict, where, "")
-    _get(model, "name", str, where, "model")
-    container = _get(data, "container", str, where, "")
-    if container not in CONTAINERS:
-        raise where.error(f"container: must be one of {', '.join(CONTAINERS)}; got {container!r}")
-    parts = _get(data, "partitions", list, where, "")
-    partitions = []
-    for i, p in enumerate(parts):
-        partitions.append(_get(p, "id", str, where, f"partitions[{i}]"))
-    if len(set(partitions)) != len(partitions) or len(partitions) < 1:
-        raise where.error(f"partitions: ids must be unique and non-empty; got {partitions}")
-    timesteps = _get(_get(data, "time", dict, where, ""), "timesteps", int, where, "time")
-    if timesteps < 1:
-        raise where.error(f"time.timesteps: must be >= 1; got {timesteps}")
-    n_samples = _get(data, "samples", int, where, "")
-    shard_samples = _get(data, "shard_samples", int, where, "")
-    if n_samples < 0 or shard_samples < 1:
-        raise where.error("samples must be >= 0 and shard_samples >= 1")
-    shards = []
-    pos = 0
-    for i, s in enumerate(_get(data, "shards", list, where, "")):
-        ctx = f"shards[{i}]"
-        fname = _get(s, "file", str, where, ctx)
-        if "/" in fname or "\\" in fname or fname.startswith(".") or not fname.endswith(CONTAINERS[container]):
-            raise where.error(f"{ctx}.file: must be a plain {CONTAINERS[container]} file name; got {fname!r}")
-        rng = _get(s, "samples", list, where, ctx)
-        if len(rng) != 2 or rng[0] != pos or not isinstance(rng[1], int) or rng[1] <= rng[0]:
-            raise where.error(f"{ctx}.samples: shards must cover samples contiguously from {pos}; got {rng!r}")
-        nbytes = _get(s, "bytes", int, where, ctx)
-        sha = _get(s, "sha256", str, where, ctx, optional=True)
-        shards.append(ShardInfo(fname, rng[0], rng[1], nbytes, sha))
-        pos = rng[1]
-    if pos != n_samples:
-        raise where.error(f"shards: cover {pos} samples but samples is {n_samples}")
+def _version_problems(data: Any, file: str) -> list[Problem]:
+    if not isinstance(data, dict):
+        return [Problem(file, 1, "", f"the manifest must be a JSON object; got {type(data).__name__}")]
+    out = []
+    if data.get("schema") != SCHEMA:
+        out.append(Problem(file, None, "schema", f"expected {SCHEMA!r}; got {data.get('schema')!r}"))
+    version = data.get("version")
+    if not isinstance(version, str) or not re.fullmatch(r"1\.\d+", version):
+        out.append(Problem(file, None, "version", f"unknown schema version {version!r} (this snapsim reads "
+                                                  f"{SCHEMA} 1.x; upgrade snapsim or re-export the trace)"))
+    return out
+
+
+def _without(data: Any, locs: list[tuple]) -> Any:
+    """``data`` without the keys at ``locs`` (pydantic locations of unknown keys)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for loc in locs:
+        node = data
+        for part in loc[:-1]:
+            node = node[part]
+        node.pop(loc[-1], None)
+    return data
+
+
+def _model(data: dict, file: str) -> tuple[ManifestConfig | None, list[Problem]]:
+    try:
+        return ManifestConfig.model_validate(data), []
+    except pydantic.ValidationError as exc:
+        errors = exc.errors()
+        newer = data["version"] != VERSION and int(data["version"].split(".")[1]) > int(VERSION.split(".")[1])
+        extras = [e["loc"] for e in errors if e["type"] == "extra_forbidden"]
+        if newer and extras and len(extras) == len(errors):  # keys of a newer 1.x: read what this version knows
+            return _model(_without(data, extras), file)
+        return None, pydantic_problems(exc, data, {}, file)
+
+
+def _rules(m: ManifestConfig, data: dict, file: str) -> tuple[list[BoundaryInfo], list[ShardInfo], Found]:
+    found: Found = []
+    partitions = [p.id for p in m.partitions]
+    if len(set(partitions)) != len(partitions):
+        found.append(("partitions", f"ids must be unique; got {partitions}"))
+    shards, pos = [], 0
+    suffix = CONTAINERS[m.container]
+    for i, s in enumerate(m.shards):
+        if "/" in s.file or "\\" in s.file or s.file.startswith(".") or not s.file.endswith(suffix):
+            found.append((f"shards.{i}.file", f"must be a plain {suffix} file name; got {s.file!r}"))
+        start, stop = s.samples
+        if start != pos or stop <= start:
+            found.append((f"shards.{i}.samples", f"shards must cover samples contiguously from {pos}; got {[start, stop]}"))
+        shards.append(ShardInfo(s.file, start, stop, s.bytes, s.sha256))
+        pos = max(pos, stop)
+    if pos != m.samples:
+        found.append(("shards", f"cover {pos} samples but samples is {m.samples}"))
     boundaries = []
-    pset = set(partitions)
-    for i, entry in enumerate(_get(data, "boundaries", list, where, "")):
-        boundaries.append(parse_boundary(entry, i, timesteps, pset, where))
-    names = [b.name for b in boundaries]
-    tensors = [b.tensor for b in boundaries]
+    for i, b in enumerate(m.boundaries):
+        found += _boundary_rules(b, f"boundaries.{i}", m.time.timesteps, partitions)
+        boundaries.append(_info(b, i, data["boundaries"][i].get("stats", {})))
+    names = [b.name for b in m.boundaries]
+    tensors = [b.tensor for b in m.boundaries]
     if len(set(names)) != len(names) or len(set(tensors)) != len(tensors):
-        raise where.error("boundaries: names and tensor names must be unique")
-    for key in ("metrics", "sparsity", "metadata"):
-        if key in data and not isinstance(data[key], dict):
-            raise where.error(f"{key}: must be an object")
+        found.append(("boundaries", "names and tensor names must be unique"))
+    return boundaries, shards, found
+
+
+def parse_manifest(data: Any, file: str, text: str | None = None) -> ParsedManifest:
+    """Check a manifest read from ``file`` (``text``: its contents, for line numbers); raises
+    :class:`ManifestError` listing every problem with its line and dotted path."""
+    problems = _version_problems(data, file)
+    if not problems:
+        model, problems = _model(data, file)
+        if model is not None:
+            boundaries, shards, found = _rules(model, data, file)
+            problems = [Problem(file, None, path, msg) for path, msg in found]
+    if problems:
+        names = {}
+        if isinstance(data, dict) and isinstance(data.get("boundaries"), list):
+            names = {i: b["name"] for i, b in enumerate(data["boundaries"])
+                     if isinstance(b, dict) and isinstance(b.get("name"), str)}
+        raise ManifestError(_named(_with_lines(problems, file, text), names))
+    assert model is not None
     return ParsedManifest(
-        data=data,
-        container=container,
-        timesteps=timesteps,
-        n_samples=n_samples,
-        shard_samples=shard_samples,
-        partitions=tuple(partitions),
-        boundaries=tuple(boundaries),
-        shards=tuple(shards),
+        data=data, container=model.container, timesteps=model.time.timesteps, n_samples=model.samples,
+        shard_samples=model.shard_samples, partitions=tuple(p.id for p in model.partitions),
+        boundaries=tuple(boundaries), shards=tuple(shards),
     )
+
+
+def _with_lines(problems: list[Problem], file: str, text: str | None) -> list[Problem]:
+    """The problems located at their lines: ``text`` is read again, by the strict YAML reader (JSON is YAML
+    1.2), only now that there is something to report."""
+    if text is None:
+        return problems
+    try:
+        _, origins = load_yaml_text(text, file)
+    except ConfigError:
+        return problems
+    return [pr if pr.line is not None else Problem(file, locate(origins, pr.path, file)[1], pr.path, pr.message,
+                                                   pr.cross_field) for pr in problems]
+
+
+class _Refused(Exception):
+    """JSON that the json module accepts but a manifest may not hold: ``(key, token, message)``."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(key, json.dumps(key), "duplicate key (each key may appear once)")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused("", name, f"not valid JSON: {name} is not a JSON number (values must be finite)")
+
+
+def read_manifest(path: str | Path) -> ParsedManifest:
+    """Read and check ``manifest.json``; raises :class:`ManifestError` (a TraceError) naming file and line."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(file, None, "", f"not valid JSON (not UTF-8 text: byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ManifestError([Problem(file, None, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ManifestError([Problem(file, exc.lineno, "", f"not valid JSON ({exc.msg}, column {exc.colno})")]) from None
+    except _Refused as exc:
+        key, token, message = exc.args
+        if key:
+            try:
+                load_yaml_text(text, file)  # names the line of the duplicate key
+            except ConfigError as yaml_exc:
+                if any("duplicate key" in pr.message for pr in yaml_exc.problems):
+                    raise ManifestError(yaml_exc.problems) from None
+        line = text[: text.find(token)].count("\n") + 1 if token in text else None
+        raise ManifestError([Problem(file, line, key, message)]) from None
+    return parse_manifest(data, file, text)

@@ -7,7 +7,6 @@ reads all data: checksums, spike padding bits, NaN/Inf in activations and the re
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,7 +15,7 @@ import numpy as np
 from ..errors import TraceError
 from .bitpack import padding_clean, unpack_spikes
 from .dtypes import decode
-from .manifest import MANIFEST_NAME, BoundaryInfo, ShardInfo, parse_manifest
+from .manifest import MANIFEST_NAME, BoundaryInfo, ShardInfo, read_manifest
 from .stats import new_stats, non_finite
 from .store import ShardReader, file_sha256
 
@@ -42,11 +41,7 @@ class Trace:
             raise TraceError(f"{p}: no such trace directory")
         if not mfile.is_file():
             raise TraceError(f"{mfile}: missing (not a trace directory, or the writer was not closed)")
-        try:
-            data = json.loads(mfile.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TraceError(f"{mfile}: not valid JSON ({exc})") from None
-        parsed = parse_manifest(data, str(mfile))
+        parsed = read_manifest(mfile)
         self.manifest: dict[str, Any] = parsed.data
         self.container = parsed.container
         self.timesteps = parsed.timesteps

@@ -20,30 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import DTYPES, STORAGE_NAMES
 from ..errors import TraceError
 
 __all__ = ["write_shard", "ShardReader", "SHARD_HEADER_KEY", "NPZ_HEADER_MEMBER", "file_sha256"]
 
 SHARD_HEADER_KEY = "snapsim.shard"
 NPZ_HEADER_MEMBER = "__shard__"
-_ST_DTYPES = {"U8", "I8", "U16", "I16", "I32", "F16", "F32", "F64", "BOOL", "BF16", "F8_E4M3", "F8_E5M2",
-              "I64", "U32", "U64"}
-_NUMPY_TO_ST = {
-    np.dtype(np.uint8): "U8",
-    np.dtype(np.int8): "I8",
-    np.dtype(np.uint16): "U16",
-    np.dtype(np.int16): "I16",
-    np.dtype(np.int32): "I32",
-    np.dtype(np.float16): "F16",
-    np.dtype(np.float32): "F32",
-    np.dtype(np.float64): "F64",
-    np.dtype(np.bool_): "BOOL",
-    np.dtype(np.int64): "I64",
-    np.dtype(np.uint32): "U32",
-    np.dtype(np.uint64): "U64",
-}
-_ST_ITEMSIZE = {"U8": 1, "I8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2,
-                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+# The dtypes a shard may hold: the storage dtypes of the one dtype table (snapsim.dtypes).
+_ST_DTYPES = set(STORAGE_NAMES)
+_NUMPY_TO_ST = {DTYPES[n].numpy: n for n in STORAGE_NAMES}
+_ST_ITEMSIZE = {n: DTYPES[n].numpy.itemsize for n in STORAGE_NAMES}
 
 
 def write_shard(path: Path, container: str, tensors: dict[str, np.ndarray], header: dict[str, Any]) -> tuple[int, str]:

@@ -10,7 +10,6 @@ arguments (no timestamps, no random ids).
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,20 +17,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import __version__
+from ..dtypes import DTYPES, UnknownDtype, from_torch
 from ..errors import TraceError
 from .bitpack import pack_spikes, padding_clean
 from .dtypes import to_storage
-from .manifest import (
-    LOGICAL_DTYPES,
-    MANIFEST_NAME,
-    SCHEMA,
-    VERSION,
-    BoundaryInfo,
-    ShardInfo,
-    _Where,
-    check_layout,
-    shard_file_name,
-)
+from .manifest import MANIFEST_NAME, SCHEMA, VERSION, BoundaryInfo, ShardInfo, boundary_info, shard_file_name
 from .stats import new_stats, non_finite
 from .store import write_shard
 
@@ -49,11 +39,12 @@ def to_numpy(array: Any) -> np.ndarray:
         import torch
 
         t = array.detach().cpu()
-        if t.dtype == torch.bfloat16:
-            return t.view(torch.int16).numpy().view(np.uint16)
-        fp8 = [getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n)]
-        if t.dtype in fp8:
-            return t.view(torch.uint8).numpy()
+        try:
+            d = from_torch(t.dtype)
+        except UnknownDtype:
+            return t.numpy()
+        if d.is_float and d.storage != d.name:  # bf16, fp8: numpy has none; their bit patterns
+            return t.view(getattr(torch, f"int{8 * d.numpy.itemsize}")).numpy().view(d.numpy)
         return t.numpy()
     return np.asarray(array)
 
@@ -98,7 +89,7 @@ class TraceWriter:
         overwrite: bool = False,
     ):
         self.path = Path(path)
-        self._where = _Where(str(self.path / MANIFEST_NAME))
+        self._manifest = str(self.path / MANIFEST_NAME)
         if container not in ("safetensors", "npz"):
             raise TraceError(f"{self.path}: container must be 'safetensors' or 'npz'; got {container!r}")
         if isinstance(timesteps, bool) or not isinstance(timesteps, int) or timesteps < 1:
@@ -159,65 +150,52 @@ class TraceWriter:
         spike_value: float = 1.0,
     ) -> BoundaryInfo:
         """Declare a boundary before the first append. Spikes: ``[T, B, *features]`` BOOL;
-        activations: ``[B, *features]`` (or ``[T, B, *features]`` with T in the layout)."""
-        err = self._where.error
+        activations: ``[B, *features]`` (or ``[T, B, *features]`` with T in the layout).
+
+        The boundary is checked by the manifest's own model and rules
+        (:func:`snapsim.trace.manifest.boundary_info`); every problem is reported at once."""
         if self._started:
-            raise err("boundaries must all be declared before the first append", name)
-        if not isinstance(name, str) or not name or name in self._buffers or any(ord(c) < 32 for c in name):
-            raise err("boundary names must be unique, non-empty and printable", name if isinstance(name, str) else None)
-        if kind not in ("spike", "activation"):
-            raise err(f"kind must be 'spike' or 'activation'; got {kind!r}", name, "kind")
-        ids = [p["id"] for p in self.partitions]
-        dst = [dst] if isinstance(dst, str) else list(dst)
-        for p in [src, *dst]:
-            if p not in ids:
-                raise err(f"unknown partition {p!r} (partitions: {', '.join(ids)})", name, "src/dst")
-        if not dst or len(set(dst)) != len(dst) or src in dst:
-            raise err("dst must be a non-empty list of distinct partitions other than src", name, "dst")
-        features = [int(f) for f in features]
-        if not features or min(features) < 1:
-            raise err(f"must be a non-empty list of positive sizes; got {features}", name, "features")
+            raise self._error("boundaries must all be declared before the first append", name)
+        if not isinstance(name, str) or not name or name in self._buffers:
+            raise self._error("boundary names must be unique and non-empty", name if isinstance(name, str) else None)
         if logical_dtype is None:
             logical_dtype = "BOOL" if kind == "spike" else "F32"
-        if logical_dtype not in LOGICAL_DTYPES:
-            raise err(f"unknown dtype {logical_dtype!r} (known: {', '.join(LOGICAL_DTYPES)})", name, "logical_dtype")
-        if (kind == "spike") != (logical_dtype == "BOOL"):
-            raise err("spike boundaries are BOOL and activation boundaries are not", name, "logical_dtype")
+        d = DTYPES.get(logical_dtype) if isinstance(logical_dtype, str) else None  # unknown: the check says so
+        features = [int(f) for f in features]
         if layout is None:
             feat_names = ["N"] if len(features) == 1 else [f"D{i}" for i in range(len(features))]
             layout = (["T", "B"] if kind == "spike" else ["B"]) + feat_names
         layout = list(layout)
-        check_layout(layout, kind, len(features), self._where, name)
-        has_time = layout[0] == "T"
-        if timesteps is None:
-            timesteps = self.timesteps if has_time else 1
-        if (kind == "spike" and timesteps != self.timesteps) or (not has_time and timesteps != 1) or timesteps < 1:
-            raise err(f"timesteps {timesteps} does not fit layout {layout} and time.timesteps {self.timesteps}",
-                      name, "timesteps")
-        if precision_bits is None:
-            precision_bits = LOGICAL_DTYPES[logical_dtype][1]
-        if not 1 <= int(precision_bits) <= 64:
-            raise err(f"must be in [1, 64]; got {precision_bits}", name, "precision_bits")
-        if kind == "spike" and (not math.isfinite(spike_value) or spike_value == 0):
-            raise err(f"must be finite and non-zero; got {spike_value}", name, "spike_value")
-        info = BoundaryInfo(
-            name=name,
-            index=len(self._buffers),
-            kind=kind,
-            src=src,
-            dst=tuple(dst),
-            tensor=f"{name}/{'spikes' if kind == 'spike' else 'values'}",
-            layout=tuple(layout),
-            features=tuple(features),
-            timesteps=int(timesteps),
-            logical_dtype=logical_dtype,
-            storage_dtype=LOGICAL_DTYPES[logical_dtype][0],
-            precision_bits=int(precision_bits),
-            bitorder="little" if kind == "spike" else None,
-            spike_value=float(spike_value) if kind == "spike" else None,
-        )
+        has_time = bool(layout) and layout[0] == "T"
+        entry: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "src": src,
+            "dst": [dst] if isinstance(dst, str) else list(dst),
+            "tensor": f"{name}/{'spikes' if kind == 'spike' else 'values'}",
+            "layout": layout,
+            "features": features,
+            "timesteps": int(timesteps) if timesteps is not None else (self.timesteps if has_time else 1),
+            "logical_dtype": logical_dtype,
+            "storage_dtype": d.storage if d else logical_dtype,
+            "precision_bits": int(precision_bits) if precision_bits is not None else (d.bits if d else 1),
+        }
+        if kind == "spike":
+            entry["packing"] = {"axis": "features", "bitorder": "little"}
+            entry["spike_value"] = float(spike_value)
+        ids = [p["id"] for p in self.partitions]
+        info = boundary_info(entry, len(self._buffers), self.timesteps, ids, self._manifest)
         self._buffers[name] = _Buffer(info)
         return info
+
+    def _error(self, message: str, boundary: str | None = None, path: str | None = None) -> TraceError:
+        """``FILE: boundary 'x': path: message`` (FILE: this trace's manifest)."""
+        parts = [self._manifest]
+        if boundary is not None:
+            parts.append(f"boundary {boundary!r}")
+        if path:
+            parts.append(path)
+        return TraceError(": ".join(parts) + ": " + message)
 
     # ------------------------------------------------------------------------------------ appending
 
@@ -225,7 +203,7 @@ class TraceWriter:
         if self._closed:
             raise TraceError(f"{self.path}: the writer is closed")
         if name not in self._buffers:
-            raise self._where.error(f"unknown boundary (declared: {', '.join(self._buffers) or 'none'})", name)
+            raise self._error(f"unknown boundary (declared: {', '.join(self._buffers) or 'none'})", name)
         return self._buffers[name]
 
     def append(self, name: str, array: Any) -> None:
@@ -238,15 +216,15 @@ class TraceWriter:
         lead = 2 if info.has_time else 1
         if x.ndim != len(want) or x.shape[:lead - 1] != want[:lead - 1] or x.shape[lead:] != want[lead:]:
             shown = [("B" if d == -1 else d) for d in want]
-            raise self._where.error(f"append: got shape {list(x.shape)}, expected {shown}", name)
+            raise self._error(f"append: got shape {list(x.shape)}, expected {shown}", name)
         if info.kind == "spike":
             if x.dtype != np.bool_:
                 if x.dtype.kind not in "iuf":
-                    raise self._where.error(f"append: spike data must be numeric or bool; got {x.dtype}", name)
+                    raise self._error(f"append: spike data must be numeric or bool; got {x.dtype}", name)
                 ok = (x == 0) | (x == info.spike_value)
                 if not ok.all():
                     bad = tuple(int(i) for i in np.argwhere(~ok)[0])
-                    raise self._where.error(
+                    raise self._error(
                         f"spike tensor has non-binary values (e.g. {x[bad]!r} at index {list(bad)}; "
                         f"spikes must be 0 or {info.spike_value:g})",
                         name,
@@ -256,10 +234,10 @@ class TraceWriter:
             try:
                 stored = to_storage(x, info.logical_dtype)
             except ValueError as exc:
-                raise self._where.error(f"append: {exc}", name) from None
+                raise self._error(f"append: {exc}", name) from None
             bad = non_finite(stored, info.logical_dtype)
             if bad:
-                raise self._where.error(f"activation has {bad} NaN/Inf values (activations must be finite)", name)
+                raise self._error(f"activation has {bad} NaN/Inf values (activations must be finite)", name)
         self._push(buf, stored)
 
     def append_stored(self, name: str, stored: np.ndarray) -> None:
@@ -271,11 +249,11 @@ class TraceWriter:
         if stored.ndim != len(want) or stored.dtype != np.dtype(_storage_numpy(info)) or any(
             s != w for i, (s, w) in enumerate(zip(stored.shape, want)) if i != axis
         ):
-            raise self._where.error(f"stored data {stored.dtype}{list(stored.shape)} does not fit {want}", name)
+            raise self._error(f"stored data {stored.dtype}{list(stored.shape)} does not fit {want}", name)
         if info.kind == "spike" and not padding_clean(stored, info.n_features):
-            raise self._where.error("spike tensor has non-zero padding bits", name)
+            raise self._error("spike tensor has non-zero padding bits", name)
         if info.kind == "activation" and non_finite(stored, info.logical_dtype):
-            raise self._where.error("activation has NaN/Inf values (activations must be finite)", name)
+            raise self._error("activation has NaN/Inf values (activations must be finite)", name)
         self._push(buf, stored)
 
     def _push(self, buf: _Buffer, stored: np.ndarray) -> None:
@@ -389,6 +367,4 @@ def dumps_manifest(obj: Any) -> str:
 
 
 def _storage_numpy(info: BoundaryInfo) -> np.dtype:
-    from .manifest import STORAGE_NUMPY
-
-    return STORAGE_NUMPY[info.storage_dtype]
+    return DTYPES[info.storage_dtype].numpy
