@@ -33,8 +33,8 @@ bench: install
 
 # retrain the small models and rewrite the shipped traces in workloads/traces (a few minutes on 2 cores)
 traces: install
-	$(PY) workloads/train/digits_snap.py
-	$(PY) workloads/train/charlm_snap.py
+	$(PY) snapsim/examples/digits_snap.py
+	$(PY) snapsim/examples/charlm_snap.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

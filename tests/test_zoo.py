@@ -57,7 +57,7 @@ def _totals(path: Path) -> tuple[float, float]:
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("zoo_generate", ROOT / "workloads" / "zoo_generate.py")
+    spec = importlib.util.spec_from_file_location("zoo_generate", ROOT / "snapsim" / "zoo.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
