@@ -37,4 +37,4 @@ traces: install
 	$(PY) snapsim/examples/charlm_snap.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
