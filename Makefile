@@ -31,10 +31,11 @@ test: install
 bench: install
 	$(VENV)/bin/snapsim bench
 
-# retrain the small models and rewrite the shipped traces in workloads/traces (a few minutes on 2 cores)
+# retrain the example models (snapsim/examples) and rewrite the shipped traces and their workload files in
+# the package data, snapsim/data/workloads (= workloads/ through the symlink; about 6 minutes on 2 cores)
 traces: install
-	$(PY) snapsim/examples/digits_snap.py
-	$(PY) snapsim/examples/charlm_snap.py
+	$(PY) -m snapsim.examples.digits_snap
+	$(PY) -m snapsim.examples.charlm_snap
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

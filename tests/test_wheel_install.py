@@ -96,6 +96,7 @@ def test_wheel_holds_every_shipped_file(installed):
     assert shipped, "no shipped data found in the checkout"
     missing = sorted(shipped - names)
     assert not missing, f"shipped files missing from the wheel (add a glob to setup.cfg package_data): {missing}"
+    assert "snapsim/examples/README.md" in names
 
 
 def _json_run(installed, *args) -> dict:

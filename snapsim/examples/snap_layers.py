@@ -8,17 +8,18 @@ surrogate gradient. The receiving die sees only the spikes; it counts them per n
 (``decoded = count / T * decode_scale``), so a Linear layer after it costs one dense MAC pass.
 
 Penalising the mean firing rate (``firing_rate`` returned with the spikes) trades accuracy for
-fewer boundary bits.
+fewer boundary bits; ``train_snap`` is the training loop both examples use.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["SpikeFn", "SpikingBoundary", "set_deterministic"]
+__all__ = ["SpikeFn", "SpikingBoundary", "set_deterministic", "train_snap"]
 
 
 def set_deterministic(seed: int, threads: int = 1) -> None:
@@ -87,3 +88,30 @@ class SpikingBoundary(nn.Module):
         spk = torch.stack(spikes)
         decoded = spk.mean(dim=0) * self.log_decode_scale.exp()
         return spk, decoded
+
+
+def train_snap(make_model: Callable[[], nn.Module], batches: Callable[[torch.Generator], Iterator[tuple]],
+               penalty: float, seed: int, epochs: int, lr: float) -> nn.Module:
+    """Train a SNAP model (``model(x)`` returns logits and the mean boundary firing rate) with Adam and a
+    cosine learning-rate schedule on cross-entropy + ``weight`` x firing rate; ``batches(gen)`` yields one
+    epoch's ``(x, target)`` batches drawn with ``gen``. Seeded: the same arguments give the same model.
+
+    ``weight`` ramps up linearly to ``penalty`` over the first half of training: a full penalty from the
+    start silences the boundaries before the classifier has learned anything, and they never recover.
+    """
+    set_deterministic(seed)
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    gen = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        model.train()
+        weight = penalty * min(1.0, epoch / (epochs / 2))
+        for x, target in batches(gen):
+            logits, rate = model(x)
+            loss = nn.functional.cross_entropy(logits, target) + weight * rate
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+    return model.eval()
