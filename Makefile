@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench traces clean
+.PHONY: install demo test bench traces zoo clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ bench: install
 traces: install
 	$(PY) -m snapsim.examples.digits_snap
 	$(PY) -m snapsim.examples.charlm_snap
+
+# rewrite the shipped model-zoo workloads from the tables in snapsim/zoo.py
+zoo: install
+	$(VENV)/bin/snapsim zoo --all --out-dir snapsim/data/workloads/zoo
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

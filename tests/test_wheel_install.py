@@ -3,7 +3,7 @@
 The project is built into a wheel from a copy of its sources (so nothing can come from the checkout's
 top-level ``hwconfigs``/``workloads`` symlinks), installed with ``pip install --no-deps`` into a fresh
 venv, and run from a working directory outside the checkout: shipped packages, presets looked up by
-name, a workload, a trace and the demo. The fresh venv reaches the third-party dependencies
+name, a workload, a trace, the demo and the zoo. The fresh venv reaches the third-party dependencies
 through a ``.pth`` file naming the project venv's site-packages (no network): a directory listed in a
 ``.pth`` joins ``sys.path`` but its own ``.pth`` files, among them the editable-install finder of the
 checkout, are not processed, so the checkout's snapsim stays out of reach (checked before the install).
@@ -155,6 +155,12 @@ def test_demo_runs_from_the_install(installed):
     assert "36 rows" in p.stdout
     out = installed["work"] / "out"
     assert (out / "demo_front.png").stat().st_size > 0 and (out / "demo_front.csv").is_file()
+
+
+def test_zoo_emits_the_shipped_files_from_the_install(installed):
+    p = _run([installed["snapsim"], "zoo", "rwkv-1.5b", "--parts", "4"], cwd=installed["work"])
+    assert p.stdout == (ROOT / "workloads" / "zoo" / "rwkv-1.5b_p4.yaml").read_text(encoding="utf-8")
+    assert "rwkv-14b" in _run([installed["snapsim"], "zoo", "--list"], cwd=installed["work"]).stdout
 
 
 def test_validate_every_shipped_config_from_the_install(installed):
