@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench traces clean
+.PHONY: install demo test bench traces zoo clean
 
 install: $(STAMP)
 
@@ -31,10 +31,15 @@ test: install
 bench: install
 	$(VENV)/bin/snapsim bench
 
-# retrain the small models and rewrite the shipped traces in workloads/traces (a few minutes on 2 cores)
+# retrain the example models (snapsim/examples) and rewrite the shipped traces and their workload files in
+# the package data, snapsim/data/workloads (= workloads/ through the symlink; about 6 minutes on 2 cores)
 traces: install
-	$(PY) workloads/train/digits_snap.py
-	$(PY) workloads/train/charlm_snap.py
+	$(PY) -m snapsim.examples.digits_snap
+	$(PY) -m snapsim.examples.charlm_snap
+
+# rewrite the shipped model-zoo workloads from the tables in snapsim/zoo.py
+zoo: install
+	$(VENV)/bin/snapsim zoo --all --out-dir snapsim/data/workloads/zoo
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

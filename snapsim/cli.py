@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "snapsim.commands.sweep",
     "snapsim.commands.pareto",
     "snapsim.commands.study",
+    "snapsim.commands.zoo",
     "snapsim.commands.demo",
 )
 

@@ -1,4 +1,4 @@
-"""Contract tests for the shipped hardware presets in ``hwconfigs/``.
+"""Contract tests for the shipped hardware presets in ``hwconfigs/`` (package data: :data:`snapsim.resources.HWCONFIGS`).
 
 (a) every file loads and validates; (b) every field a link or chiplet preset sets names a non-empty source;
 (c) every package maps partitions over all its chiplets in neighbour-to-neighbour order; (d) the per-direction
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from snapsim.config import load_chiplet, load_hardware, load_link, load_yaml, validate_file
-from snapsim.config.load import SHIPPED_HWCONFIGS
 from snapsim.d2d.timing import LinkTiming
+from snapsim.resources import HWCONFIGS
 
-HW = SHIPPED_HWCONFIGS
+HW = HWCONFIGS
 ALL_FILES = sorted(HW.rglob("*.yaml"))
 LINKS = sorted((HW / "link").glob("*.yaml"))
 CHIPLETS = sorted((HW / "chiplet").glob("*.yaml"))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from snapsim.config import load_hardware, load_workload
 from snapsim.engine import MODES, Simulation
+from snapsim.resources import HWCONFIGS, WORKLOADS as SHIPPED_WORKLOADS
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = sorted((ROOT / "hwconfigs" / "packages").glob("*.yaml"))
-WORKLOADS = sorted((ROOT / "workloads").glob("*.yaml"))
+PACKAGES = sorted((HWCONFIGS / "packages").glob("*.yaml"))
+WORKLOADS = sorted(SHIPPED_WORKLOADS.glob("*.yaml"))
 
 
 def test_there_is_something_to_run():

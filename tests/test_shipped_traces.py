@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from snapsim.config import load_workload
+from snapsim.resources import WORKLOADS, shipped
 from snapsim.trace import open_trace
 
-ROOT = Path(__file__).resolve().parents[1]
-TRACES = ROOT / "workloads" / "traces"
+TRACES = WORKLOADS / "traces"
 FAMILIES = {
     # family: (workload file, number of penalty levels, spike boundaries in partition order)
     "digits_snap": ("digits_snap.yaml", 4, ["fc1->fc2", "fc2->fc3"]),
@@ -81,10 +81,10 @@ def test_traces_open_validate_and_show_the_tradeoff(family):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_workload_file_matches_the_traces(family):
     workload_file, _, spike_names = FAMILIES[family]
-    wl = load_workload(ROOT / "workloads" / workload_file)
+    wl = load_workload(WORKLOADS / workload_file)
     assert wl.n_partitions == len(spike_names) + 1
     level = int(re.search(r"_l(\d+)\.snaptrace", wl.sources["trace"])[1])
-    tr = open_trace(ROOT / wl.sources["trace"])
+    tr = open_trace(shipped(wl.sources["trace"]))  # "workloads/traces/...": relative to the data
     assert tr.timesteps == wl.boundary.timesteps
     spikes = [b for b in tr.boundaries if b.kind == "spike"]
     parts = wl.partitions()

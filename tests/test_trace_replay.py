@@ -139,13 +139,14 @@ def test_check_compatible(recorded):
 def test_engine_replays_a_trace(tmp_path):
     """The lead's engine and runner accept the replay model: bitmap timing equals the statistical
     model's, and aer payload bits per inference equal the trace's spike counts times the address width."""
-    from snapsim.config.load import SHIPPED_HWCONFIGS, load_hardware, load_workload
+    from snapsim.config.load import load_hardware, load_workload
     from snapsim.engine import Simulation
+    from snapsim.resources import HWCONFIGS, WORKLOADS
     from snapsim.runner import simulate
     from snapsim.trace.replay import trace_payload_for
 
-    hw = load_hardware(SHIPPED_HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
-    wl_file = SHIPPED_HWCONFIGS.parent / "workloads" / "lm_32x4096.yaml"
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    wl_file = WORKLOADS / "lm_32x4096.yaml"
     overrides = {"stream.inferences": 6, "stream.batch": 2}
     wl = load_workload(wl_file, {**overrides, "boundary.encoding": "bitmap"})
     sim = Simulation.build(hw, wl, "snap", seed=0)

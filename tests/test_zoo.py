@@ -1,19 +1,21 @@
-"""The model zoo in workloads/zoo: counts match published totals, every file validates and runs in every mode on a
-16-chiplet package, and the committed files equal a fresh run of workloads/zoo_generate.py."""
+"""The model zoo (snapsim/zoo.py, shipped as workloads/zoo/*.yaml): counts match published totals, every file
+validates and runs in every mode on a 16-chiplet package, the shipped files equal a fresh generation byte for
+byte, and ``snapsim zoo`` emits any split with its arguments checked."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from snapsim import zoo
+from snapsim.cli import main
 from snapsim.config import load_hardware, load_workload, validate_file
 from snapsim.engine import MODES, Simulation
+from snapsim.resources import HWCONFIGS, WORKLOADS
 
-ROOT = Path(__file__).resolve().parents[1]
-ZOO = ROOT / "workloads" / "zoo"
+ZOO = WORKLOADS / "zoo"
 FILES = sorted(ZOO.glob("*.yaml"))
 PARTS = (2, 4, 8, 16)
 
@@ -54,13 +56,6 @@ def _model(path: Path) -> tuple[str, int]:
 def _totals(path: Path) -> tuple[float, float]:
     stages = load_workload(path).expanded_stages()
     return sum(s.macs for s in stages), sum(s.weight_params for s in stages)
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("zoo_generate", ROOT / "workloads" / "zoo_generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_zoo_is_complete():
@@ -119,7 +114,7 @@ def test_validates_and_partitions(path):
 
 @pytest.fixture(scope="module")
 def hw16():
-    return load_hardware(ROOT / "hwconfigs" / "packages" / "ucie-a-4x4.yaml")
+    return load_hardware(HWCONFIGS / "packages" / "ucie-a-4x4.yaml")
 
 
 # Every file in every mode: 40 files x 3 modes with 2 inferences take a few seconds in all.
@@ -133,19 +128,18 @@ def test_runs_in_every_mode(hw16, path, mode):
     assert r.data["energy_pj_per_inf"] > 0
 
 
-def test_committed_files_equal_fresh_generation(tmp_path):
-    _generator().generate(tmp_path)
-    fresh = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.yaml")}
-    committed = {p.name: p.read_text(encoding="utf-8") for p in FILES}
-    assert sorted(fresh) == sorted(committed), "re-run: .venv/bin/python workloads/zoo_generate.py"
-    stale = [n for n in fresh if fresh[n] != committed[n]]
-    assert not stale, f"out of date (re-run workloads/zoo_generate.py): {stale}"
+def test_shipped_files_equal_fresh_generation(tmp_path):
+    zoo.generate(tmp_path)
+    fresh = {p.name: p.read_bytes() for p in tmp_path.glob("*.yaml")}
+    shipped = {p.name: p.read_bytes() for p in FILES}
+    assert sorted(fresh) == sorted(shipped), "re-run: make zoo"
+    stale = [n for n in fresh if fresh[n] != shipped[n]]
+    assert not stale, f"out of date (re-run make zoo): {stale}"
 
 
 def test_generator_is_deterministic(tmp_path):
-    gen = _generator()
-    gen.generate(tmp_path / "a")
-    gen.generate(tmp_path / "b")
+    zoo.generate(tmp_path / "a")
+    zoo.generate(tmp_path / "b")
     for p in sorted((tmp_path / "a").iterdir()):
         assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes()
 
@@ -165,3 +159,80 @@ def test_resnet_cuts_inside_a_block_carry_the_shortcut():
     assert any(c.skip_elements for c in cuts)  # the 16-way split does cut inside blocks
     assert stages["layer2_0_conv1"].skip_elements == 128 * 28 * 28  # after the stride-2 projection
 
+
+
+# ------------------------------------------------------------------------------------------ snapsim zoo
+
+
+def test_cli_all_writes_the_shipped_files(tmp_path, capsys):
+    assert main(["zoo", "--all", "--out-dir", str(tmp_path / "zoo")]) == 0
+    assert "wrote 40 files" in capsys.readouterr().out
+    for p in FILES:
+        assert (tmp_path / "zoo" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_cli_model_parts_equals_the_shipped_split(tmp_path, capsys):
+    out = tmp_path / "sub" / "rwkv.yaml"
+    assert main(["zoo", "rwkv-1.5b", "--parts", "4", "-o", str(out)]) == 0
+    assert out.read_bytes() == (ZOO / "rwkv-1.5b_p4.yaml").read_bytes()
+    assert main(["zoo", "resnet18", "--parts", "8"]) == 0  # stdout
+    assert capsys.readouterr().out == (ZOO / "resnet18_p8.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("model,parts", [("rwkv-1.5b", 6), ("resnet50", 3), ("vit-b16", 26), ("rwkv-14b", 20),
+                                         ("rwkv-14b", 82), ("vgg16", 1)])
+def test_cli_any_split_validates_with_the_same_totals(tmp_path, model, parts):
+    out = tmp_path / f"{model}_p{parts}.yaml"
+    assert main(["zoo", model, "--parts", str(parts), "-o", str(out)]) == 0
+    assert validate_file(out) == "workload"
+    wl = load_workload(out)
+    assert wl.n_partitions == parts and len(wl.partitions()) == parts and all(wl.partitions())
+    assert wl.name == f"{model}-p{parts}"
+    assert _totals(out) == _totals(ZOO / f"{model}_p2.yaml")  # the same model, only cut differently
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith(f"# GENERATED by `snapsim zoo {model} --parts {parts}`")
+    assert text.count("\n#   ") == parts - 1  # one comment line per boundary, computed by snapsim's loader
+    if parts > len(zoo.model(model).groups):  # more parts than blocks: one stage per layer
+        assert "(layer granularity)" in text
+
+
+def test_cli_any_split_runs(tmp_path):
+    out = tmp_path / "rwkv-1.5b_p6.yaml"
+    assert main(["zoo", "rwkv-1.5b", "--parts", "6", "-o", str(out)]) == 0
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-4x4.yaml")
+    r = Simulation.build(hw, load_workload(out, {"stream.inferences": 2}), "snap", seed=0).run()
+    assert len(r.latencies_ns) == 2 and len(r.data["chiplets_used"]) == 6
+
+
+def test_cli_list(capsys):
+    assert main(["zoo", "--list"]) == 0
+    out = capsys.readouterr().out
+    for m in zoo.models():
+        assert re.search(rf"^{re.escape(m.name)}\s", out, re.M), m.name
+    assert re.search(r"^rwkv-14b .* 1-82 ", out, re.M)  # 40 blocks x 2 sub-layers + embedding + head
+
+
+@pytest.mark.parametrize("argv,message", [
+    ([], "give exactly one of MODEL (with --parts N), --list or --all"),
+    (["rwkv-1.5b", "--list"], "got MODEL and --list"),
+    (["nope", "--parts", "2"], "unknown zoo model 'nope'; models: rwkv-0.17b"),
+    (["vgg16"], "vgg16: give --parts N (1 to 16)"),
+    (["vgg16", "--parts", "17"], "vgg16: parts must be an integer from 1 to 16"),
+    (["vgg16", "--parts", "0"], "vgg16: parts must be an integer from 1 to 16"),
+    (["vgg16", "--parts", "2", "--out-dir", "x"], "--out-dir cannot be used with MODEL"),
+    (["--list", "--parts", "2"], "--parts cannot be used with --list"),
+    (["--all"], "--all needs --out-dir DIR"),
+    (["--all", "--out-dir", "x", "-o", "y.yaml"], "-o/--out cannot be used with --all"),
+])
+def test_cli_bad_arguments_exit_2_with_a_message(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["zoo", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snapsim zoo: error: ") and message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_cli_parts_not_an_integer_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["zoo", "vgg16", "--parts", "two"])
+    assert exc.value.code == 2 and "invalid int value: 'two'" in capsys.readouterr().err

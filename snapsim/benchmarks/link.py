@@ -14,13 +14,12 @@ import tracemalloc
 import numpy as np
 import simpy
 
-from ..config.load import SHIPPED_HWCONFIGS, load_hardware, load_workload
+from ..config.load import load_hardware, load_workload
 from ..engine import Simulation
 from ..network import Network
+from ..resources import HWCONFIGS, WORKLOADS
 
 __all__ = ["run", "link_stream_case"]
-
-_WORKLOADS = SHIPPED_HWCONFIGS.parent / "workloads"
 
 
 def link_stream_case(hw, fidelity: str, messages: int, payload_bits: int, load: float, seed: int = 0):
@@ -53,7 +52,7 @@ def _timed(fn):
 
 
 def run(quick: bool = False) -> dict:
-    hw = load_hardware(SHIPPED_HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
     scale = 0.25 if quick else 1.0
     cases = []
     # 1. one link, a stream of 64 KiB messages (a batch of 8 bf16 4096-wide activations) at 80% load
@@ -64,7 +63,7 @@ def run(quick: bool = False) -> dict:
     # 2. the 4-chiplet package running the language workload, 8 tokens per message, ann and snap
     for mode in ("ann", "snap"):
         wl = load_workload(
-            _WORKLOADS / "lm_32x4096.yaml",
+            WORKLOADS / "lm_32x4096.yaml",
             {"stream.inferences": max(16, int(128 * scale)), "stream.batch": 8},
         )
         r_ref, ref_s = _timed(lambda: Simulation.build(hw, wl, mode, seed=0, fidelity="reference").run())
@@ -76,7 +75,7 @@ def run(quick: bool = False) -> dict:
         )
         cases.append((f"package lm-32x4096 {mode} batch 8", hops_ref, ref_s, hops_fast, fast_s, same))
     # 3. the target case: 4 chiplets, 32 x 4096 language model, 1,024 tokens, snap mode, fast fidelity
-    wl = load_workload(_WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 256 if quick else 1024})
+    wl = load_workload(WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 256 if quick else 1024})
     target, target_s = _timed(lambda: Simulation.build(hw, wl, "snap", seed=0, fidelity="fast").run())
     tracemalloc.start()  # memory measured on a second, identical run (tracing slows Python several-fold)
     Simulation.build(hw, wl, "snap", seed=0, fidelity="fast").run()

@@ -13,12 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..config.load import SHIPPED_HWCONFIGS
+from ..resources import HWCONFIGS, WORKLOADS
 
 __all__ = ["run", "SWEEP_TEMPLATE"]
 
-_HARDWARE = SHIPPED_HWCONFIGS / "packages" / "ucie-a-2x2.yaml"
-_WORKLOAD = SHIPPED_HWCONFIGS.parent / "workloads" / "lm_32x4096.yaml"
+_HARDWARE = HWCONFIGS / "packages" / "ucie-a-2x2.yaml"
+_WORKLOAD = WORKLOADS / "lm_32x4096.yaml"
 
 SWEEP_TEMPLATE = """\
 kind: sweep

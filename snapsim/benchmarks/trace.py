@@ -123,16 +123,15 @@ def _replay_cost(quick: bool) -> dict:
     a sweep)."""
     import statistics
 
-    from ..config.load import SHIPPED_HWCONFIGS
+    from ..resources import HWCONFIGS, WORKLOADS
     from ..runner import Prepared, simulate
 
-    root = SHIPPED_HWCONFIGS.parent
     reps = 3 if quick else 7
     out: dict = {}
     worst = 0.0
     for name in ("digits_snap", "charlm_snap"):
-        prep = Prepared.load(str(root / "hwconfigs/packages/ucie-a-2x2.yaml"), str(root / f"workloads/{name}.yaml"),
-                             str(root / f"workloads/traces/{name}_l2.snaptrace"))
+        prep = Prepared.load(str(HWCONFIGS / "packages" / "ucie-a-2x2.yaml"), str(WORKLOADS / f"{name}.yaml"),
+                             str(WORKLOADS / "traces" / f"{name}_l2.snaptrace"))
         for mode in ("ann", "snn", "snap"):
             prep.result(mode=mode)  # warm: open the trace, build its tables
             hw, wl = prep.hardware(), prep.workload()

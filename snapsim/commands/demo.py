@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config.load import SHIPPED_HWCONFIGS
+from ..resources import shipped
 
-ROOT = SHIPPED_HWCONFIGS.parent
+#: What the demo runs, by path inside the shipped data (:mod:`snapsim.resources`).
+PACKAGE = "hwconfigs/packages/ucie-a-2x2.yaml"
+WORKLOADS = ("workloads/lm_32x4096.yaml", "workloads/resnet18_imagenet.yaml")
+SWEEP = "workloads/sweeps/demo.yaml"
 
 
 def add_parser(sub) -> None:
@@ -14,8 +17,8 @@ def add_parser(sub) -> None:
         "demo",
         help="run the shipped defaults: ANN-only vs SNN-only vs SNAP, and a sweep with its Pareto front",
         description="Run the language and vision workloads on the default 2x2 UCIe-A package in all three "
-        "modes and print the comparison; if the sweep support is installed, also run the shipped demo "
-        "sweep and draw its energy/latency Pareto front.",
+        "modes and print the comparison, then run the shipped demo sweep and draw its energy/latency "
+        "Pareto front.",
     )
     p.add_argument("--out-dir", default="out", help="where the sweep results and plot go (default out/)")
     p.set_defaults(func=_main)
@@ -24,24 +27,20 @@ def add_parser(sub) -> None:
 def _main(args) -> int:
     from ..results import format_comparison
     from ..runner import Prepared
+    from . import pareto as pareto_cmd
+    from . import sweep as sweep_cmd
 
-    hw = SHIPPED_HWCONFIGS / "packages" / "ucie-a-2x2.yaml"
-    for wl in ("lm_32x4096.yaml", "resnet18_imagenet.yaml"):
-        prep = Prepared.load(str(hw), str(ROOT / "workloads" / wl))
+    hw = shipped(PACKAGE)
+    for wl in WORKLOADS:
+        prep = Prepared.load(str(hw), str(shipped(wl)))
         results = [prep.result(mode=m, seed=0) for m in ("ann", "snn", "snap")]
         print(f"== {results[0]['workload']} on {results[0]['hardware']}")
         print(results[-1].summary())
         print()
         print(format_comparison(results))
         print()
-    sweep_file = ROOT / "workloads" / "sweeps" / "demo.yaml"
-    if sweep_file.exists():
-        from . import pareto as pareto_cmd
-        from . import sweep as sweep_cmd
-
-        out = Path(args.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        rc = sweep_cmd.run_from_demo(str(sweep_file), str(out / "demo_sweep.parquet"))
-        pareto_cmd.run_from_demo(str(out / "demo_sweep.parquet"), str(out / "demo_front.png"), ("--logx", "--logy"))
-        return rc
-    return 0
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rc = sweep_cmd.run_from_demo(str(shipped(SWEEP)), str(out / "demo_sweep.parquet"))
+    pareto_cmd.run_from_demo(str(out / "demo_sweep.parquet"), str(out / "demo_front.png"), ("--logx", "--logy"))
+    return rc

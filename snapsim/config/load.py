@@ -4,7 +4,8 @@ reports every problem at once with its file, line and dotted path (:mod:`snapsim
 Presets compose: in a hardware file, ``link: ucie-advanced-32g`` names a link preset, and
 ``link: {preset: ucie-advanced-32g, rate_gtps: 16}`` uses it with overrides. The same holds for
 ``chiplet``, each entry of ``chiplets`` and each ``links[i].link``. A preset name is looked up in
-``link/`` (or ``chiplet/``) beside the file, one level up, and in the shipped ``hwconfigs/``; a value
+``link/`` (or ``chiplet/``) beside the file, one level up, and in the shipped presets
+(:data:`snapsim.resources.HWCONFIGS`, inside the installed package); a value
 ending in ``.yaml`` is a path relative to the file.
 """
 
@@ -20,6 +21,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel
 
 from ..errors import ConfigError, Problem
+from ..resources import HWCONFIGS
 from .hardware import ChipletConfig, HardwareConfig, LinkConfig
 from .problems import validate_model
 from .sweep import SPECIAL_AXES, SweepSpec, load_sweep
@@ -45,7 +47,8 @@ __all__ = [
     "apply_overrides",
 ]
 
-SHIPPED_HWCONFIGS = Path(__file__).resolve().parents[2] / "hwconfigs"
+#: The shipped presets (an alias of :data:`snapsim.resources.HWCONFIGS`, kept for existing imports).
+SHIPPED_HWCONFIGS = HWCONFIGS
 
 _MODELS: dict[str, type[BaseModel]] = {
     "hardware": HardwareConfig,
