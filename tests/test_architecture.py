@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_sim import hardware
+from snapsim.testing import hardware, workload
 from snapsim.cli import main
 from snapsim.config import load_hardware, load_workload
 from snapsim.config.workload import WorkloadConfig
@@ -30,15 +30,8 @@ WL = ROOT / "workloads"
 
 
 def _tiny(encoding, timesteps=4, inferences=6, batch=2, neurons=64, parts=2, rate=0.2) -> WorkloadConfig:
-    stages = [{"name": f"s{k}", "macs": 1000.0, "weight_params": 100.0, "output_shape": [neurons]}
-              for k in range(parts)]
-    return WorkloadConfig.model_validate({
-        "kind": "workload", "name": "tiny", "input_shape": [neurons], "stages": stages,
-        "partition": {"count": parts},
-        "boundary": {"timesteps": timesteps, "firing_rate": rate, "encoding": encoding},
-        "snn": {"timesteps": timesteps, "firing_rate": rate},
-        "stream": {"inferences": inferences, "batch": batch, "max_in_flight": 2},
-    })
+    return workload(parts, neurons, encoding=encoding, timesteps=timesteps, firing_rate=rate, inferences=inferences,
+                    batch=batch)
 
 
 def _trace(path, wl: WorkloadConfig, seed=3):

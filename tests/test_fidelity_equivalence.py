@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers_sim import hardware, run_messages
+from snapsim.testing import hardware, run_messages
 from snapsim.analytical import message_recurrence
 from snapsim.d2d.timing import LinkTiming
 
@@ -83,7 +83,7 @@ def test_every_message_arrives_once_and_bits_are_conserved(params, msgs):
 def test_reframing_across_links_with_other_flit_sizes(msgs):
     from snapsim.config.hardware import HardwareConfig
 
-    from helpers_sim import link_cfg
+    from snapsim.testing import link_config as link_cfg
 
     base = hardware({"kind": "mesh2d", "rows": 1, "cols": 3}, transit_hops=2)
     wide = link_cfg(name="wide", flit_bytes=256, flit_overhead_bytes=16, lanes=32)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers_sim import hardware, run_messages
+from snapsim.testing import hardware, run_messages
 from snapsim.analytical import md1_mean_wait_ticks, message_zero_load_ticks, saturation_payload_gbps
 from snapsim.d2d.timing import LinkTiming
 
@@ -144,7 +144,7 @@ def test_multi_hop_wake_closed_form(fid):
 def test_power_states_config_is_checked():
     from snapsim.config.hardware import LinkConfig
 
-    from helpers_sim import link_cfg
+    from snapsim.testing import link_config as link_cfg
 
     with pytest.raises(ValueError, match="wake_latency_ns is set but sleep_after_idle_ns is not"):
         LinkConfig.model_validate(link_cfg(wake_latency_ns=3.0))
