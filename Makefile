@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench traces zoo clean
+.PHONY: install demo test bench traces zoo docs clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ bench: install
 traces: install
 	$(PY) -m snapsim.examples.digits_snap
 	$(PY) -m snapsim.examples.charlm_snap
+
+# regenerate the reference pages of the input file kinds from the config models (docs/reference/)
+docs: install
+	$(PY) -m snapsim.config.reference docs/reference
 
 # rewrite the shipped model-zoo workloads from the tables in snapsim/zoo.py
 zoo: install

@@ -200,7 +200,7 @@ class Dense(Encoding):
     """Every element at full precision."""
 
     kind: Literal["dense"] = "dense"
-    precision_bits: PositiveBits = 16
+    precision_bits: PositiveBits = Field(16, description="Bits per element")
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -214,8 +214,8 @@ class Zvc(Encoding):
     """Zero-value compression: a non-zero mask plus the non-zero values."""
 
     kind: Literal["zvc"] = "zvc"
-    precision_bits: PositiveBits = 16
-    value_bits: Bits | None = None
+    precision_bits: PositiveBits = Field(16, description="Bits per value when value_bits is not given")
+    value_bits: Bits | None = Field(None, description="Bits per non-zero value; default precision_bits")
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -239,10 +239,10 @@ class Aer(Encoding):
     """Address-event representation: one event per spike."""
 
     kind: Literal["aer"] = "aer"
-    address_bits: PositiveBits | None = None
-    timestamp_bits: Bits = 0
-    value_bits: Bits | None = None
-    multicast_destinations: Annotated[int, Field(strict=True, ge=1, le=4096)] = 1
+    address_bits: PositiveBits | None = Field(None, description="Bits of a spike's address; default max(1, ceil(log2 n))")
+    timestamp_bits: Bits = Field(0, description="Bits of a timestamp per event; 0: frame-synchronous (the message belongs to one timestep)")
+    value_bits: Bits | None = Field(None, description="Bits of a graded spike's value; default 0")
+    multicast_destinations: Annotated[int, Field(strict=True, ge=1, le=4096)] = Field(1, description="Destinations D; above 1 each event carries a D-bit destination mask")
 
     def count_terms(self, n_neurons, frames=1):
         n, _f = _check_shape(n_neurons, frames)
@@ -255,9 +255,9 @@ class Csr(Encoding):
     """Compressed sparse rows: a row length per frame, a column index (and value) per spike."""
 
     kind: Literal["csr"] = "csr"
-    count_bits: PositiveBits | None = None
-    index_bits: PositiveBits | None = None
-    value_bits: Bits | None = None
+    count_bits: PositiveBits | None = Field(None, description="Bits of a frame's row-length field; default ceil(log2(n + 1))")
+    index_bits: PositiveBits | None = Field(None, description="Bits of a spike's column index; default max(1, ceil(log2 n))")
+    value_bits: Bits | None = Field(None, description="Bits of a value per spike; default 0")
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -270,8 +270,8 @@ class Rate(Encoding):
     """A spike count per neuron per window of timesteps; one message per window."""
 
     kind: Literal["rate"] = "rate"
-    window_steps: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = 1
-    count_bits: PositiveBits | None = None
+    window_steps: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = Field(1, description="Timesteps per window; one message per window, sent at its last timestep")
+    count_bits: PositiveBits | None = Field(None, description="Bits of a neuron's spike count; default ceil(log2(window_steps + 1)), which never saturates")
 
     def windows(self, timesteps):
         T, W = int(timesteps), self.window_steps
@@ -287,8 +287,8 @@ class Rle(Encoding):
     """Run-length tokens per frame (see the module docstring); size depends on spike positions."""
 
     kind: Literal["rle"] = "rle"
-    count_bits: PositiveBits | None = None
-    value_bits: Bits | None = None
+    count_bits: PositiveBits | None = Field(None, description="Bits r of a run token; default ceil(log2(n + 1)), which never escapes; near log2(1/p) exploits sparsity")
+    value_bits: Bits | None = Field(None, description="Bits of a value after each spike token; default 0")
     data_dependent: ClassVar[bool] = True
 
     def count_terms(self, n_neurons, frames=1):

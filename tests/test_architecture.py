@@ -220,3 +220,22 @@ def test_a_saved_run_reprices_with_another_cost_table():
     for part, v in again["energy_breakdown_pj"].items():
         assert energy[part] / N == pytest.approx(v, rel=1e-12, abs=1e-9), part
     assert energy["total"] != pytest.approx(saved["energy_pj_per_inf"] * N, rel=1e-3)
+
+
+def test_validate_takes_every_input_kind_including_traces(tmp_path, capsys):
+    """One config layer: snapsim validate checks a trace (directory or manifest.json) like any file, every
+    problem with file:line."""
+    import shutil
+
+    src = WL / "traces" / "digits_snap_l1.snaptrace"
+    assert main(["validate", str(src), str(src / "manifest.json"), str(PKG / "ucie-a-2x2.yaml")]) == 0
+    bad = tmp_path / "t"
+    shutil.copytree(src, bad)
+    m = json.loads((bad / "manifest.json").read_text())
+    m["samples"] = "x"
+    m["boundaries"][0]["timesteps"] = -1
+    (bad / "manifest.json").write_text(json.dumps(m, indent=1))
+    capsys.readouterr()
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad / 'manifest.json'}:" in err and ": samples: " in err and "boundaries.0.timesteps" in err

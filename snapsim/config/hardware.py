@@ -65,7 +65,7 @@ Precision = Literal[tuple(PRECISION_BITS)]  # type: ignore[valid-type]  # the na
 class LinkConfig(Strict):
     """One direction of a die-to-die link (a PHY module/slice/port and its link layer)."""
 
-    kind: Literal["link"] = "link"
+    kind: Literal["link"] = Field("link", description="File kind of a link preset file")
     name: str = Field(description="Preset name")
     standard: str = Field("", description="What the preset models (free text)")
     lanes: PositiveInt = Field(description="Data lanes per direction")
@@ -147,7 +147,7 @@ class ComputeConfig(Strict):
     """Dense ANN compute: a MAC array."""
 
     mac_units: PositiveInt = Field(description="MACs per clock cycle at the reference precision")
-    clock_ghz: PositiveFloat
+    clock_ghz: PositiveFloat = Field(description="Clock of the MAC array, spiking units and codec (GHz)")
     energy_pj_per_mac: dict[Precision, NonNegativeFloat] = Field(description="Energy per MAC by operand precision")
     macs_per_cycle_scale: dict[Precision, PositiveFloat] = Field(
         default_factory=dict,
@@ -161,30 +161,30 @@ class SpikingConfig(Strict):
 
     ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle")
     neuron_units: PositiveInt = Field(description="Neuron updates per cycle")
-    energy_pj_per_ac: NonNegativeFloat
-    energy_pj_per_neuron_update: NonNegativeFloat
+    energy_pj_per_ac: NonNegativeFloat = Field(description="Energy of one synaptic accumulate")
+    energy_pj_per_neuron_update: NonNegativeFloat = Field(description="Energy of one neuron (membrane) update, state access excluded")
 
 
 class SramConfig(Strict):
-    capacity_mib: PositiveFloat
-    bandwidth_gbytes_per_s: PositiveFloat
-    read_energy_pj_per_bit: NonNegativeFloat
-    write_energy_pj_per_bit: NonNegativeFloat
+    capacity_mib: PositiveFloat = Field(description="On-die SRAM capacity; weights stay resident if a partition's weights fit")
+    bandwidth_gbytes_per_s: PositiveFloat = Field(description="SRAM bandwidth (reads and writes together)")
+    read_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit read from SRAM")
+    write_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit written to SRAM")
 
 
 class DramConfig(Strict):
     """Off-die or stacked memory that holds weights which do not fit in SRAM."""
 
-    capacity_gib: PositiveFloat
-    bandwidth_gbytes_per_s: PositiveFloat
-    energy_pj_per_bit: NonNegativeFloat
+    capacity_gib: PositiveFloat = Field(description="DRAM (or stacked memory) capacity")
+    bandwidth_gbytes_per_s: PositiveFloat = Field(description="DRAM bandwidth available to one chiplet")
+    energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit moved from DRAM, interface included")
 
 
 class NocConfig(Strict):
     """On-die network: moves activations between SRAM, compute and the die edge."""
 
-    hop_latency_ns: NonNegativeFloat
-    energy_pj_per_bit_per_hop: NonNegativeFloat
+    hop_latency_ns: NonNegativeFloat = Field(description="Latency of one on-die network hop")
+    energy_pj_per_bit_per_hop: NonNegativeFloat = Field(description="Energy of moving one bit over one on-die hop")
     avg_hops: NonNegativeFloat = Field(description="Mean hops for an on-die activation transfer")
     transit_hops: int = Field(ge=0, description="Hops to cross the die between two D2D ports (forwarding)")
 
@@ -194,30 +194,30 @@ class CodecConfig(Strict):
 
     neurons_per_cycle: PositiveInt = Field(description="Neuron-steps encoded or decoded per cycle")
     pipeline_cycles: int = Field(ge=0, description="Fixed pipeline latency per timestep")
-    encode_energy_pj_per_neuron_step: NonNegativeFloat
-    decode_energy_pj_per_neuron_step: NonNegativeFloat
+    encode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to encode one neuron for one timestep (activation -> spikes)")
+    decode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to decode one neuron for one timestep (spikes -> activation)")
     energy_pj_per_spike: NonNegativeFloat = Field(description="Per emitted spike (event formatting)")
 
 
 class ChipletConfig(Strict):
-    kind: Literal["chiplet"] = "chiplet"
-    name: str
-    description: str = ""
-    compute: ComputeConfig
-    spiking: SpikingConfig
-    sram: SramConfig
-    dram: DramConfig | None = None
-    noc: NocConfig
-    codec: CodecConfig
-    sources: dict[str, str] = Field(default_factory=dict)
+    kind: Literal["chiplet"] = Field("chiplet", description="File kind of a chiplet preset file")
+    name: str = Field(description="Preset name")
+    description: str = Field("", description="What the preset models (free text)")
+    compute: ComputeConfig = Field(description="The MAC array (dense work)")
+    spiking: SpikingConfig = Field(description="The spiking units (SNN-only work)")
+    sram: SramConfig = Field(description="On-die SRAM")
+    dram: DramConfig | None = Field(None, description="Memory for weights that do not fit in SRAM; none: every partition's weights must fit")
+    noc: NocConfig = Field(description="The on-die network")
+    codec: CodecConfig = Field(description="The spike encoder/decoder at die boundaries (SNAP) and at the network input/output (SNN)")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field path -> citation, for every value the preset sets")
 
 
 class TopologyConfig(Strict):
-    kind: Literal["mesh2d", "torus2d", "ring", "fully_connected", "edges"]
-    rows: PositiveInt | None = None
-    cols: PositiveInt | None = None
-    chiplets: PositiveInt | None = None
-    edges: list[IntPair] | None = None
+    kind: Literal["mesh2d", "torus2d", "ring", "fully_connected", "edges"] = Field(description="mesh2d and torus2d route dimension-order (X then Y); ring the shorter way; others breadth-first")
+    rows: PositiveInt | None = Field(None, description="Rows of a mesh2d or torus2d")
+    cols: PositiveInt | None = Field(None, description="Columns of a mesh2d or torus2d")
+    chiplets: PositiveInt | None = Field(None, description="Number of chiplets (ring, fully_connected, edges; optional for meshes and tori)")
+    edges: list[IntPair] | None = Field(None, description="The links of an edges topology, as chiplet id pairs (both directions)")
 
     @model_validator(mode="after")
     def _check(self) -> "TopologyConfig":
@@ -249,23 +249,23 @@ class TopologyConfig(Strict):
 class EdgeLinkConfig(Strict):
     """A link that replaces the default on specific edges (both directions)."""
 
-    between: IntPair
-    link: LinkConfig
+    between: IntPair = Field(description="The two chiplets the link joins")
+    link: LinkConfig = Field(description="The link preset (or preset with overrides) on this edge")
 
 
 class HardwareConfig(Strict):
-    kind: Literal["hardware"] = "hardware"
-    name: str
-    description: str = ""
-    chiplet: ChipletConfig
+    kind: Literal["hardware"] = Field("hardware", description="File kind")
+    name: str = Field(description="Package name")
+    description: str = Field("", description="What the package models (free text)")
+    chiplet: ChipletConfig = Field(description="The chiplet preset of every die (or a preset with overrides)")
     chiplets: dict[IntKey, ChipletConfig] = Field(
         default_factory=dict, description="Per-chiplet replacements of the default chiplet (heterogeneous packages)"
     )
-    link: LinkConfig
-    links: list[EdgeLinkConfig] = Field(default_factory=list)
-    topology: TopologyConfig
+    link: LinkConfig = Field(description="The default D2D link preset of every edge (or a preset with overrides)")
+    links: list[EdgeLinkConfig] = Field(default_factory=list, description="Edges whose link replaces the default")
+    topology: TopologyConfig = Field(description="How the chiplets are connected")
     mapping: list[int] | None = Field(None, description="Chiplet id of each workload partition; default 0, 1, 2, ...")
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: dict[str, str] = Field(default_factory=dict, description="Field path -> citation for values the package file sets")
 
     @model_validator(mode="after")
     def _check(self) -> "HardwareConfig":

@@ -59,32 +59,32 @@ class SweepFileConfig(Strict):
     """The top level of a sweep file (``axes`` entries are checked by :class:`RangeAxisConfig`,
     :class:`ValuesAxisConfig` or as a plain list of values)."""
 
-    kind: Literal["sweep"]
-    name: str = Field(min_length=1)
-    description: str = ""
+    kind: Literal["sweep"] = Field(description="File kind")
+    name: str = Field(min_length=1, description="Sweep name (the progress bar and the summary show it)")
+    description: str = Field("", description="What the sweep explores (free text)")
     hardware: str = Field(description="Hardware file, relative to the sweep file")
     workload: str = Field(description="Workload file, relative to the sweep file")
     trace: str | None = Field(None, description="Trace directory or file, relative to the sweep file")
     mode: Literal["ann", "snn", "snap"] = Field("snap", description="Mode of every point unless mode is an axis")
     seed: int = Field(0, ge=0, description="Base seed: per-point seed unless seed is an axis; random draws")
-    fidelity: str = "fast"
-    combine: Literal["grid", "zip", "random"] = "grid"
+    fidelity: str = Field("fast", description="Link model fidelity of every point unless fidelity is an axis: fast or reference")
+    combine: Literal["grid", "zip", "random"] = Field("grid", description="grid: cartesian product (last axis fastest); zip: equal-length axes taken together; random: samples draws")
     samples: int | None = Field(None, gt=0, description="Number of points for combine: random")
-    axes: dict[str, Any] = Field(min_length=1)
+    axes: dict[str, Any] = Field(min_length=1, description="Dotted path -> a list of values, {values: [...]} or {range: [lo, hi], ...} (see below)")
 
 
 class RangeAxisConfig(Strict):
     """``{range: [lo, hi], scale: linear|log, integer: false}``: a continuous axis (combine: random only)."""
 
-    range: Annotated[tuple[float, float], pydantic.Strict(False)]
-    scale: Literal["linear", "log"] = "linear"
-    integer: bool = False
+    range: Annotated[tuple[float, float], pydantic.Strict(False)] = Field(description="Lower and upper bound, lo < hi")
+    scale: Literal["linear", "log"] = Field("linear", description="linear: uniform draws; log: uniform in log (bounds > 0)")
+    integer: bool = Field(False, description="Draw integers in [ceil(lo), floor(hi)]")
 
 
 class ValuesAxisConfig(Strict):
     """``{values: [...]}``: the same as a plain list of values."""
 
-    values: list[Any] = Field(min_length=1)
+    values: list[Any] = Field(min_length=1, description="The values, all of one kind (numbers, strings or booleans), none repeated")
 
 
 # ------------------------------------------------------------------------------------------------ spec

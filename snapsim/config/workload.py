@@ -20,7 +20,7 @@ __all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpe
 
 
 class StageConfig(Strict):
-    name: str
+    name: str = Field(description="Stage name (unique after repeat expansion)")
     repeat: PositiveInt = Field(1, description="Expand into NAME0..NAME{repeat-1}")
     macs: NonNegativeFloat = Field(description="Multiply-accumulates per sample")
     weight_params: NonNegativeFloat = Field(0, description="Weights (parameters) this stage stores")
@@ -41,7 +41,7 @@ class BoundarySpec(Strict):
     """What crosses a partition boundary, by mode: dense at ``precision`` (ann) or spikes (snn, snap)."""
 
     precision: Precision | None = Field(None, description="Dense precision; default: workload precision")
-    timesteps: PositiveInt = 4
+    timesteps: PositiveInt = Field(4, description="SNAP: spike frames the encoder produces per inference (the SNN-only timesteps are snn.timesteps)")
     firing_rate: float = Field(0.1, ge=0, le=1, description="Mean spikes per neuron per timestep")
     encoding: EncodingSpec = Field(
         default_factory=Bitmap,
@@ -53,8 +53,8 @@ class BoundarySpec(Strict):
 class PartitionSpec(Strict):
     """Either ``count`` (contiguous split balancing MACs) or ``after`` (stage names ending each partition)."""
 
-    count: PositiveInt | None = None
-    after: list[str] | None = None
+    count: PositiveInt | None = Field(None, description="Split the stages into this many contiguous partitions, balancing MACs (minimising the largest)")
+    after: list[str] | None = Field(None, description="Stage names that end each partition but the last, in order")
 
     @model_validator(mode="after")
     def _check(self) -> "PartitionSpec":
@@ -64,9 +64,9 @@ class PartitionSpec(Strict):
 
 
 class StreamSpec(Strict):
-    inferences: PositiveInt = 64
+    inferences: PositiveInt = Field(64, description="Inferences in the stream")
     batch: PositiveInt = Field(1, description="Samples per inference (per pipeline message)")
-    injection: Literal["closed", "periodic", "poisson"] = "closed"
+    injection: Literal["closed", "periodic", "poisson"] = Field("closed", description="closed: max_in_flight inferences at once, the next entering when one leaves; periodic or poisson: open-loop arrivals every interval_ns (exact or exponential mean)")
     max_in_flight: PositiveInt = Field(1, description="closed: inferences in the pipeline at once")
     interval_ns: PositiveFloat | None = Field(None, description="periodic: spacing; poisson: mean spacing")
 
@@ -80,25 +80,25 @@ class StreamSpec(Strict):
 class SnnSpec(Strict):
     """SNN-only mode: every stage spiking for ``timesteps`` steps at ``firing_rate``."""
 
-    timesteps: PositiveInt = 4
-    firing_rate: float = Field(0.1, ge=0, le=1)
+    timesteps: PositiveInt = Field(4, description="SNN-only: timesteps per inference (every stage spiking)")
+    firing_rate: float = Field(0.1, ge=0, le=1, description="SNN-only: mean spikes per neuron per timestep, at every stage")
 
 
 class WorkloadConfig(Strict):
-    kind: Literal["workload"] = "workload"
-    name: str
-    description: str = ""
-    domain: Literal["language", "vision", "other"] = "other"
+    kind: Literal["workload"] = Field("workload", description="File kind")
+    name: str = Field(description="Workload name")
+    description: str = Field("", description="What the workload models (free text)")
+    domain: Literal["language", "vision", "other"] = Field("other", description="What kind of task (reports group models by it)")
     unit: str = Field("inference", description="What one sample is: token, image, ...")
-    precision: Precision = "bf16"
-    input_shape: list[PositiveInt]
-    stages: list[StageConfig] = Field(min_length=1)
-    partition: PartitionSpec
-    boundary: BoundarySpec = Field(default_factory=BoundarySpec)
+    precision: Precision = Field("bf16", description="Precision of weights, activations and MACs (dense work)")
+    input_shape: list[PositiveInt] = Field(description="Input of the first stage per sample, without batch")
+    stages: list[StageConfig] = Field(min_length=1, description="The network's stages in order")
+    partition: PartitionSpec = Field(description="How the stages split into partitions, one per chiplet")
+    boundary: BoundarySpec = Field(default_factory=BoundarySpec, description="What crosses every partition boundary (unless boundaries replaces it)")
     boundaries: dict[IntKey, BoundarySpec] = Field(default_factory=dict, description="Per-boundary replacements")
-    snn: SnnSpec = Field(default_factory=SnnSpec)
-    stream: StreamSpec = Field(default_factory=StreamSpec)
-    sources: dict[str, str] = Field(default_factory=dict)
+    snn: SnnSpec = Field(default_factory=SnnSpec, description="The SNN-only design's timesteps and firing rate")
+    stream: StreamSpec = Field(default_factory=StreamSpec, description="The stream of inferences")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field path -> citation or assumption for the values")
 
     @model_validator(mode="after")
     def _check(self) -> "WorkloadConfig":

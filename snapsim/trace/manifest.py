@@ -194,81 +194,81 @@ class _OpenSection(_Section):
 
 
 class ModelInfo(_OpenSection):
-    name: str = Field(min_length=1)
-    framework: str = ""
-    framework_version: str = ""
+    name: str = Field(min_length=1, description="Model name")
+    framework: str = Field("", description="Trainer that produced the tensors (torch, snntorch, spikingjelly, norse, nir, ...)")
+    framework_version: str = Field("", description="Its version")
 
 
 class PartitionEntry(_OpenSection):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Partition name; boundaries name their src and dst by it")
 
 
 class TimeInfo(_Section):
-    timesteps: Positive
+    timesteps: Positive = Field(description="Timesteps of every spike boundary")
 
 
 class ShardEntry(_Section):
-    file: str
+    file: str = Field(description="Shard file, relative to the trace directory")
     samples: Annotated[tuple[Count, Count], pydantic.Strict(False)] = Field(description="[start, stop)")
-    bytes: Count
-    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    bytes: Count = Field(description="File size in bytes (checked on open)")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="Checksum of the file (checked on read)")
 
 
 class Packing(_Section):
-    axis: Literal["features"]
-    bitorder: Literal["little"]
+    axis: Literal["features"] = Field(description="Spikes are bit-packed along the flattened features")
+    bitorder: Literal["little"] = Field(description="Bit order within each byte")
 
 
 class BoundaryStats(_Section):
     """Statistics the writer accumulated (each key optional; given, it may not be null but for min/max of
     a boundary without values)."""
 
-    nnz: Count = None  # type: ignore[assignment]
-    slots: Count = None  # type: ignore[assignment]
-    firing_rate: float = Field(None, ge=0, le=1)  # type: ignore[assignment]
-    zero_fraction: float = Field(None, ge=0, le=1)  # type: ignore[assignment]
-    nnz_per_timestep: list[Count] = None  # type: ignore[assignment]
-    min: int | float | None = None
-    max: int | float | None = None
+    nnz: Count = Field(None, description="Non-zeros (spikes) recorded")  # type: ignore[assignment]
+    slots: Count = Field(None, description="Elements recorded (samples x features x timesteps)")  # type: ignore[assignment]
+    firing_rate: float = Field(None, ge=0, le=1, description="Spike boundaries: nnz / slots")  # type: ignore[assignment]
+    zero_fraction: float = Field(None, ge=0, le=1, description="Activation boundaries: 1 - nnz / slots")  # type: ignore[assignment]
+    nnz_per_timestep: list[Count] = Field(None, description="Spike boundaries: non-zeros at each timestep")  # type: ignore[assignment]
+    min: int | float | None = Field(None, description="Activation boundaries: smallest value")
+    max: int | float | None = Field(None, description="Activation boundaries: largest value")
 
 
 class BoundaryEntry(_Section):
     """One entry of ``boundaries``."""
 
-    name: str
-    kind: Literal["spike", "activation"]
-    src: str
-    dst: list[str] = Field(min_length=1)
-    tensor: str = Field(min_length=1)
-    layout: list[str]
-    features: list[Positive] = Field(min_length=1)
-    timesteps: Positive
-    logical_dtype: str
-    storage_dtype: str
-    precision_bits: int = Field(ge=1, le=64)
-    packing: Packing | None = None
-    spike_value: float | None = Field(None, allow_inf_nan=False)
-    stats: BoundaryStats = BoundaryStats()
+    name: str = Field(description="Boundary name (1-200 printable characters)")
+    kind: Literal["spike", "activation"] = Field(description="spike: bit-packed spikes over T timesteps; activation: dense values in their dtype")
+    src: str = Field(description="Partition the tensor leaves")
+    dst: list[str] = Field(min_length=1, description="Partitions it reaches (distinct, not src)")
+    tensor: str = Field(min_length=1, description="Tensor name in the shards")
+    layout: list[str] = Field(description="Dimension names, time-major: [T, B, *features] for spikes, [B, *features] or [T, B, *features] for activations")
+    features: list[Positive] = Field(min_length=1, description="Feature shape per sample")
+    timesteps: Positive = Field(description="Frames per sample (1 without a T dimension)")
+    logical_dtype: str = Field(description="Element type (BOOL for spikes; F32, F16, BF16, F8_E4M3, I8, ... for activations; see snapsim/dtypes.py)")
+    storage_dtype: str = Field(description="How the elements are stored (U8 for packed spikes; bf16 and fp8 as bit patterns)")
+    precision_bits: int = Field(ge=1, le=64, description="Wire bits per element of a dense encoding")
+    packing: Packing | None = Field(None, description="Spike boundaries: how the spikes are bit-packed")
+    spike_value: float | None = Field(None, allow_inf_nan=False, description="Spike boundaries: the value one spike carries (graded spikes)")
+    stats: BoundaryStats = Field(BoundaryStats(), description="Statistics the writer accumulated")
 
 
 class ManifestConfig(_Section):
     """``manifest.json`` (after ``schema`` and ``version`` are known)."""
 
-    schema_: str = Field(alias="schema")
-    version: str
-    model: ModelInfo
-    writer: str | None = None
-    partitions: list[PartitionEntry] = Field(min_length=1)
-    time: TimeInfo
-    container: Literal["safetensors", "npz"]
-    samples: Count
-    shard_samples: Positive
-    shards: list[ShardEntry]
-    boundaries: list[BoundaryEntry]
-    metrics: dict[str, Any] = {}
-    sparsity: dict[str, Any] = {}
-    metadata: dict[str, Any] = {}
-    run: dict[str, Any] | None = None
+    schema_: str = Field(alias="schema", description="Always snapsim.trace")
+    version: str = Field(description="Schema version, 1.x")
+    model: ModelInfo = Field(description="The model the trace was recorded from")
+    writer: str | None = Field(None, description="What wrote the trace (snapsim version, importer)")
+    partitions: list[PartitionEntry] = Field(min_length=1, description="The model's partitions in pipeline order")
+    time: TimeInfo = Field(description="The time axis")
+    container: Literal["safetensors", "npz"] = Field(description="Shard format")
+    samples: Count = Field(description="Samples in the trace")
+    shard_samples: Positive = Field(description="Samples per shard (the last may hold fewer)")
+    shards: list[ShardEntry] = Field(description="The shards, contiguous along the sample axis")
+    boundaries: list[BoundaryEntry] = Field(description="The recorded boundaries")
+    metrics: dict[str, Any] = Field({}, description="Task metrics of the recorded model (accuracy, loss, ...): reported with replays")
+    sparsity: dict[str, Any] = Field({}, description="How the boundary sparsity was obtained (penalty, target, ...)")
+    metadata: dict[str, Any] = Field({}, description="Free provenance (script, data set, seed, ...)")
+    run: dict[str, Any] | None = Field(None, description="The recording run (command, host, time), if recorded")
 
 
 # ---------------------------------------------------------------------------------------------- checks
