@@ -121,6 +121,8 @@ class Prepared:
             cache[key] = _trace_payload(cache[("open", trace)], sim)
         return cache[key]
 
+    trace_payload = _cached_trace_payload  # public: ``simulate(..., trace_cache=prepared.trace_payload)``
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_trace_cache", None)  # open file handles and tables stay in their process
