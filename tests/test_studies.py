@@ -112,7 +112,7 @@ def _run(hw_file, wl_file, **kw) -> dict:
     return plan.runs[0]
 
 
-def test_run_identity_is_content_plus_values_not_paths_or_labels(tmp_path):
+def test_run_identity_is_content_plus_values_not_paths_or_labels(tmp_path, monkeypatch):
     hw, wl = paths.package("xsr-serdes-1x4"), paths.zoo("resnet18", 4)
     (tmp_path / "packages").mkdir()
     (tmp_path / "link").mkdir()
@@ -129,6 +129,9 @@ def test_run_identity_is_content_plus_values_not_paths_or_labels(tmp_path):
     # an edited workload: another run
     wl2.write_text(re.sub(r"^name: (.*)$", r"name: \1-edited", wl2.read_text(), count=1, flags=re.M))
     assert RunIdentity()(_run(hw2, wl2, hw_overrides={"link.lanes": 4})) != base
+    # other simulator code: another run (results of an older snapsim are not reused)
+    monkeypatch.setattr("snapsim.studies.execute.code_digest", lambda: "another snapsim")
+    assert RunIdentity()(_run(hw, wl, hw_overrides={"link.lanes": 4})) != base
 
 
 def test_run_identity_follows_the_content_of_a_preset_named_by_an_override(tmp_path):

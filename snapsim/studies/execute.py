@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +42,15 @@ STORE_NAME = "runs.parquet"
 _STORE_ONLY = ("point_index", "elapsed_s")
 #: Result columns every row keeps, even when empty for all of them.
 _ALWAYS = ("point_hash", "status", "error")
-_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """Hash of snapsim's Python source (every ``.py`` file of the package, by relative path)."""
+    """Hash of snapsim's Python source (every ``.py`` file of the installed package, by relative path)."""
+    package = Path(os.fspath(files("snapsim")))
     h = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        h.update(str(path.relative_to(_PACKAGE)).encode())
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
