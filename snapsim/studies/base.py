@@ -86,12 +86,17 @@ class Study:
         return getattr(config, "workers", None) or min(default_workers(), MAX_DEFAULT_WORKERS)
 
     def plan(self, config: Any) -> Plan:
+        """The runs the study needs: pure (no file read, nothing run), the same plan for the same config."""
         raise NotImplementedError
 
     def search(self, config: Any, plan: Plan, runner: PlanRunner) -> dict[str, pd.DataFrame]:
+        """Runs chosen from earlier results: register them on ``plan``, run them with ``runner.run(plan)``
+        (read ``runner.rows``), repeat; returns the search's tables. None by default."""
         return {}
 
     def analyse(self, config: Any, plan: Plan, runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Tables from ``runs`` (one row per run of the plan, in plan order); a ``runs`` entry replaces the
+        runs table as written (e.g. with its columns ordered)."""
         raise NotImplementedError
 
     def figures(self, result: StudyResult) -> dict[str, Path]:
