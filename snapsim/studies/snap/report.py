@@ -100,8 +100,7 @@ def _assumptions(cfg: StudySize, facts: Facts, runs: pd.DataFrame, gains: pd.Dat
     acc = ok[ok["part"] == "accuracy"]
     acc_t = ", ".join(f"{m}: T={_span(g['timesteps'])}" for m, g in acc.groupby("model", sort=False))
     acc_wl = " and ".join(f"`{p}`" for p in dict.fromkeys(acc["wl_file"].map(paths.relative)))
-    tasks, levels = ",".join(cfg.traces), ",".join(str(v) for v in cfg.levels)
-    acc_tr = paths.relative(paths.trace(f"{{{tasks}}}_snap_l{{{levels}}}"))
+    acc_tr = ", ".join(f"`{paths.relative(t)}`" for t in dict.fromkeys(acc["trace"]))
     lines = [
         f"- Hardware: `{hw.name}`: {_chiplet_words(hw)} in {_topology_words(hw)}, one model partition per "
         f"chiplet (zoo `_p{cfg.partitions}` workloads). The link preset is swapped with `link.preset` "
@@ -125,7 +124,7 @@ def _assumptions(cfg: StudySize, facts: Facts, runs: pd.DataFrame, gains: pd.Dat
         f"{list(cfg.regime_lanes)} (bandwidth) x `link.energy_pj_per_bit` in {list(cfg.regime_energy_pj_per_bit)}, "
         f"and boundary firing rate in {list(cfg.regime_firing_rates)} x timesteps in {list(cfg.regime_timesteps)} "
         f"(full grid). {idle} SNN-only runs keep the zoo's snn settings (the regime only varies SNAP's boundary).",
-        f"- Accuracy axis: the shipped traces `{acc_tr}` (sparsity levels {list(cfg.levels)}) replayed in snap "
+        f"- Accuracy axis: the shipped traces {acc_tr} (sparsity levels {list(cfg.levels)}) replayed in snap "
         f"mode ({cfg.trace_inferences} inferences each) with {acc_wl} ({acc_t}), each with the "
         f"{' and '.join(e.upper() if e == 'aer' else e for e in cfg.trace_encodings)} wire encodings, on links "
         f"{', '.join(cfg.trace_links)}; accuracy is the manifest's `metrics.accuracy` of the trained model at "
