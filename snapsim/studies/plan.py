@@ -55,9 +55,6 @@ class Plan:
         """Record a comparison between runs (its fields name them by id)."""
         self.cases.append(fields)
 
-    def ids(self) -> list[str]:
-        return [r["run_id"] for r in self.runs]
-
 
 def point(run: Mapping[str, Any]) -> dict[str, Any]:
     """The run point of a plan run: what the runner evaluates and stores (:data:`POINT_KEYS`)."""
