@@ -137,6 +137,7 @@ class Prepared:
             cache[key] = trace_payload_for(cache[("open", trace)], plan)
         return cache[key]
 
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_trace_cache", None)  # open file handles and tables stay in their process

@@ -70,12 +70,9 @@ def test_shipped_rejects_paths_outside_the_data(bad):
 
 
 def test_no_module_computes_paths_into_the_repository():
-    """Shipped data is reached through snapsim.resources only (study.py and study_targets.py are being split by
-    the study work and switch then)."""
+    """Shipped data is reached through snapsim.resources only."""
     offenders = []
     for path in sorted(Path(resources.__file__).parent.rglob("*.py")):
-        if path.name in ("study.py", "study_targets.py"):
-            continue
         text = path.read_text(encoding="utf-8")
         if "parents[" in text or "SHIPPED_HWCONFIGS.parent" in text:
             offenders.append(path.relative_to(ROOT).as_posix())

@@ -1,21 +1,42 @@
 """The SNAP reproduction study at its small size: tables, gains recomputed from runs, the accuracy
-front, the summary and the CLI."""
+front, the summary and the CLI (also on a Dask cluster)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from snapsim.study import CHIPLET_COLUMNS, GAIN_COLUMNS, SIZES, run_study
+from snapsim import studies
+from snapsim.studies import paths
+from snapsim.studies.snap.analysis import CHIPLET_COLUMNS, GAIN_COLUMNS
+from snapsim.studies.snap.paper import PAPER_ENERGY_GAIN, PAPER_LATENCY_GAIN
+from snapsim.studies.snap.plan import SIZES
+
+REPO = Path(__file__).resolve().parents[1]
+TABLES = ("runs", "gains", "size_trend", "regime", "accuracy", "accuracy_front", "chiplets", "targets", "targets_grid")
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study_small")
-    return run_study("small", out)
+    return studies.run("snap", "small", out)
+
+
+def assert_same_tables(a, b) -> None:
+    """Every CSV table of two study outputs equal, exactly (run ids and row order included)."""
+    for name in TABLES:
+        pd.testing.assert_frame_equal(pd.read_csv(a / f"{name}.csv"), pd.read_csv(b / f"{name}.csv"),
+                                      check_exact=True, obj=name)
 
 
 def test_all_runs_ok_and_files_written(study):
@@ -133,14 +154,19 @@ def test_cli_small_parallel_is_deterministic(study, tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "energy_gain_vs_ann" in out and "summary.md" in out
-    # process-parallel results equal the in-process ones
-    a = pd.read_csv(tmp_path / "o" / "gains.csv")
-    b = pd.read_csv(study.files["gains"])
-    pd.testing.assert_frame_equal(a, b)
-    # the adaptive targets part too: the same thresholds from 2 worker processes
-    a = pd.read_csv(tmp_path / "o" / "targets.csv")
-    b = pd.read_csv(study.files["targets"])
-    pd.testing.assert_frame_equal(a, b)
+    # process-parallel results equal the in-process ones, the adaptive targets part included
+    assert_same_tables(tmp_path / "o", study.out_dir)
+
+
+def test_cli_small_on_a_dask_local_cluster_gives_the_same_rows(study, tmp_path, capsys):
+    pytest.importorskip("distributed", reason="Dask is an optional extra (pip install 'dask[distributed]')")
+    from snapsim.cli import main
+
+    rc = main(["study", "snap", "--size", "small", "--out", str(tmp_path / "d"), "--scheduler", "local"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "on Dask scheduler local" in captured.err
+    assert_same_tables(tmp_path / "d", study.out_dir)
 
 
 # ---------------------------------------------------------------------------------------------- part chiplets
@@ -175,7 +201,7 @@ def test_chiplets_runs_have_the_partition_count_the_case_claims(study):
         three = runs.loc[[g[f"run_id_{m}"] for m in ("ann", "snn", "snap")]]
         assert list(three["mode"]) == ["ann", "snn", "snap"]
         assert (three["part"] == "chiplets").all()
-        assert three["hw_file"].str.endswith(cfg.chiplet_package).all()
+        assert (three["hw_file"] == str(paths.package(cfg.chiplet_package))).all()
         assert three["wl_file"].nunique() == 1
         wl = three["wl_file"].iloc[0]
         assert wl.endswith(f"{g['model']}_p{g['partitions']}.yaml"), wl
@@ -274,7 +300,7 @@ def test_summary_has_the_chiplets_section(study):
     assert "## Does the margin grow with the number of chiplets?" in text
     section = text.split("## Does the margin grow with the number of chiplets?")[1].split("\n## ")[0]
     cfg = SIZES["small"]
-    assert cfg.chiplet_package in section and all(m in section for m in cfg.chiplet_models)
+    assert f"`{cfg.chiplet_package}`" in section and all(m in section for m in cfg.chiplet_models)
     table = pd.read_csv(study.files["chiplets"])
     n = len(table)
     # the sentence's counts are the table's
@@ -287,24 +313,26 @@ def test_summary_has_the_chiplets_section(study):
     assert "[chiplets]:" in text
     c = pd.read_csv(study.files["gains"]).query("part == 'chiplets'")
     concl = text.split("## Conclusion")[1]
-    assert f"chiplets {int((c['energy_gain_vs_ann'] >= 5.3).sum())}/{int((c['latency_gain_vs_ann'] >= 15.2).sum())} of {len(c)}" in concl
-    assert f"reached in {int((pd.read_csv(study.files['gains'])['energy_gain_vs_ann'] >= 5.3).sum())} of " \
-           f"{len(pd.read_csv(study.files['gains']))} cases" in concl
+    e, l = int((c["energy_gain_vs_ann"] >= PAPER_ENERGY_GAIN).sum()), int((c["latency_gain_vs_ann"] >= PAPER_LATENCY_GAIN).sum())
+    assert f"chiplets {e}/{l} of {len(c)}" in concl
+    gains = pd.read_csv(study.files["gains"])
+    assert f"reached in {int((gains['energy_gain_vs_ann'] >= PAPER_ENERGY_GAIN).sum())} of {len(gains)} cases" in concl
 
 
 def test_chiplet_package_with_four_dies_equals_the_1x4_package():
     """The 16-die package's first 4 dies (serpentine row 0) behave as the 4-die row the size part uses, so the
     chiplets part changes only the number of dies."""
-    from snapsim.study import ROOT, _execute
+    import json
+
+    from snapsim.studies.evaluate import RunEvaluator
 
     cfg = SIZES["small"]
-    base = {"run_id": "x", "part": "chiplets", "model": "rwkv-0.17b", "domain": "language", "scenario": "shipped",
-            "link": "lr-serdes-board-112g", "mode": "ann", "wl_file": str(ROOT / "workloads/zoo/rwkv-0.17b_p4.yaml"),
-            "hw_overrides": {"link.preset": "lr-serdes-board-112g"}, "wl_overrides": {"stream.inferences": 2},
-            "trace": None}
-    a = _execute({**base, "hw_file": str(ROOT / cfg.chiplet_package)})
-    b = _execute({**base, "hw_file": str(ROOT / cfg.package)})
-    assert a["status"] == b["status"] == "ok", (a["error"], b["error"])
+    base = {"mode": "ann", "seed": 0, "fidelity": "fast", "wl_file": str(paths.zoo("rwkv-0.17b", 4)), "trace": None,
+            "hw_overrides": json.dumps({"link.preset": "lr-serdes-board-112g"}),
+            "wl_overrides": json.dumps({"stream.inferences": 2})}
+    evaluate = RunEvaluator()
+    a = evaluate({**base, "hw_file": str(paths.package(cfg.chiplet_package))})
+    b = evaluate({**base, "hw_file": str(paths.package(cfg.package))})
     assert a["partitions"] == b["partitions"] == 4
     for k in ("energy_pj_per_inf", "latency_ns_p50", "d2d_bits_per_inf", "energy_d2d_static_pj_per_inf"):
         assert a[k] == pytest.approx(b[k], rel=1e-12), k
@@ -313,7 +341,7 @@ def test_chiplet_package_with_four_dies_equals_the_1x4_package():
 def test_chiplets_table_on_synthetic_gains():
     """Four partition counts, a non-linear rise, a fall and a constant gain: rho is the rank correlation (not
     Pearson), `_grows` needs >1%, and the per-count columns pick the right rows whatever the row order."""
-    from snapsim.study import chiplets_table
+    from snapsim.studies.snap.analysis import chiplets_table
 
     parts = [16, 2, 8, 4]  # deliberately unsorted
     rows = []
@@ -346,7 +374,7 @@ def test_chiplets_table_on_synthetic_gains():
 
 
 def test_targets_rows_and_runs(study):
-    from snapsim.study_targets import LINK_POWER, SNN_TARGETS
+    from snapsim.studies.snap.targets import LINK_POWER, SNN_TARGETS
 
     t = SIZES["small"].targets
     tab = study.targets
@@ -394,3 +422,83 @@ def test_summary_has_the_targets_section(study):
     lat = tab[(tab["search"] == "bandwidth") & (tab["metric"] == "latency_gain_vs_ann")]
     assert f"reached by {int(lat['reached'].sum())} of {len(lat)} models" in text
 
+
+
+# ------------------------------------------------------------------------------------------------- resume
+
+
+def test_a_killed_study_resumes_where_it_stopped(study, tmp_path):
+    """SIGKILL the CLI mid-study; the rerun runs only what the killed run had not saved (the saved runs are
+    found finished, none runs twice), and the tables equal those of an uninterrupted run."""
+    from snapsim.studies.execute import STORE_NAME
+    from snapsim.sweep import load_results
+    from snapsim.sweep.store import parts_dir
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "CI": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "snapsim", "study", "snap", "--size", "small", "--out", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list(parts_dir(out / STORE_NAME).glob("part-*.parquet"))) >= 3:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, f"the study ended before it could be killed: {proc.communicate()}"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert not (out / "summary.md").exists()
+    saved = load_results(out / STORE_NAME)  # readable right after the kill
+    n_saved = int((saved["status"] == "ok").sum())
+    assert 1 <= n_saved < len(study.runs)
+
+    resumed = studies.run("snap", "small", out)
+    assert resumed.counts == {"resumed": n_saved, "ok": len(study.runs) - n_saved, "failed": 0}
+    assert_same_tables(out, study.out_dir)
+
+
+# -------------------------------------------------------------------------------------------------- prose
+
+
+def test_the_report_types_no_hardware_fact():
+    """The report's sentences read hardware facts from the configs: none is written into the source."""
+    import inspect
+
+    from snapsim.studies import evaluate
+    from snapsim.studies.snap import analysis, figures, report, targets
+
+    for module in (report, figures):
+        source = inspect.getsource(module)
+        for literal in ("48 MiB", "HBM", "16384", "1.8 GHz", "1x4", "4x4", "70%", "PAM4", "0.1 for every", "5.3",
+                        "15.2"):
+            assert literal not in source, (module.__name__, literal)
+    for module in (report, figures, analysis, targets, evaluate):  # a domain is read, never guessed from a name
+        assert "rwkv" not in inspect.getsource(module), module.__name__
+
+
+def test_the_summary_follows_the_configs(study):
+    """Another SRAM size, topology, idle power and stream in the configs: the assumptions say so."""
+    import dataclasses
+
+    from snapsim.studies.snap import report
+
+    cfg = SIZES["small"]
+    facts = report.Facts.load(cfg)
+    hw = facts.package
+    chiplet = hw.chiplet.model_copy(update={"sram": hw.chiplet.sram.model_copy(update={"capacity_mib": 96.0}),
+                                            "compute": hw.chiplet.compute.model_copy(update={"mac_units": 8192})})
+    link = hw.link.model_copy(update={"idle_power_mw": hw.link.idle_power_mw / 2})
+    other = dataclasses.replace(facts, package=hw.model_copy(update={"chiplet": chiplet, "link": link, "name": "pkg-x"}),
+                                streams=(("closed", 2, 1),))
+    text = report.summary("small", cfg, other, study.tables, 1.0, "1 worker(s)")
+    assumptions = text.split("## Assumptions")[1].split("## Headline")[0]
+    assert "8192 MACs at 1.8 GHz, 96 MiB SRAM" in assumptions and "`pkg-x`" in assumptions
+    assert "the preset's 96 MiB SRAM per die" in assumptions and "max_in_flight=2" in assumptions
+    assert "48 MiB SRAM per die" not in assumptions
+    targets = text.split("(part `targets`)")[1]
+    assert "idle at 35% of active power" in targets
+    shipped = report.summary("small", cfg, facts, study.tables, 1.0, "1 worker(s)")
+    assert "16384 MACs at 1.8 GHz, 48 MiB SRAM" in shipped and "idle at 70% of active power" in shipped

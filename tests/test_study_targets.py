@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
-from snapsim import study
 from snapsim.config import load_hardware
 from snapsim.runner import Prepared
-from snapsim.study_targets import LINK_POWER, PAPER_TARGETS, SNN_TARGETS, TargetSearch, energy_threshold, run_targets
+from snapsim.studies import paths
+from snapsim.studies.execute import PlanRunner
+from snapsim.studies.plan import Plan
+from snapsim.studies.snap.paper import PAPER_TARGETS
+from snapsim.studies.snap.plan import SCENARIOS, SEED
+from snapsim.studies.snap.targets import LINK_POWER, SNN_TARGETS, TargetSearch, energy_threshold, run_targets
 
 SEARCH = TargetSearch(models=("resnet18",), rates_gtps=(0.5, 2.0, 8.0, 32.0), bisection_steps=4,
                       snn_timesteps=(2, 16, 512))
@@ -26,13 +31,23 @@ def test_energy_threshold_closed_form_by_hand():
     assert energy_threshold(1.0, 2.0, (60.0, 61.0), (10.0, 10.1), 5.0)[0] == 0.0
 
 
+HW_FILE = str(paths.package("xsr-serdes-1x4"))
+
+
+def search(out, targets: TargetSearch = SEARCH, inferences: int = 4):
+    """``run_targets`` on a fresh plan with an inline runner writing into ``out``; returns (rows by run id,
+    targets table, grid table)."""
+    plan = Plan(seed=SEED)
+    with PlanRunner(out, name="targets", workers=1, progress=False) as runner:
+        table, scan = run_targets(targets, plan, runner, HW_FILE, SCENARIOS["weights-on-die"], inferences,
+                                  load_hardware(HW_FILE).link)
+    return runner.rows, table, scan
+
+
 @pytest.fixture(scope="module")
-def result():
-    plan = study._Plan()
-    hw_file = str(study.ROOT / "hwconfigs" / "packages" / "xsr-serdes-1x4.yaml")
-    rows, table, scan = run_targets(SEARCH, plan, lambda specs: study._run_all(specs, 1), hw_file, study._zoo,
-                                    study.SCENARIOS["weights-on-die"], 4, load_hardware(hw_file).link)
-    return {r["run_id"]: r for r in rows}, table, scan, hw_file
+def result(tmp_path_factory):
+    rows, table, scan = search(tmp_path_factory.mktemp("targets"))
+    return rows, table, scan, HW_FILE
 
 
 def test_every_run_ok_and_rows_complete(result):
@@ -72,7 +87,7 @@ def test_energy_threshold_is_checked_by_a_run_at_it(result):
 def test_bandwidth_threshold_is_bracketed_by_runs(result):
     """The gain reaches the target at the threshold and not at the next faster rate the search tried."""
     rows, table, scan, hw_file = result
-    p = Prepared.load(hw_file, study._zoo("resnet18", SEARCH.partitions))
+    p = Prepared.load(hw_file, str(paths.zoo("resnet18", SEARCH.partitions)))
     link = p.hardware().link
     for r in table[(table["search"] == "bandwidth") & table["reached"]].itertuples():
         metric = r.metric.split("_")[0]
@@ -80,11 +95,11 @@ def test_bandwidth_threshold_is_bracketed_by_runs(result):
         if isinstance(r.threshold_next_gbps, float) and math.isfinite(r.threshold_next_gbps):
             rate = r.threshold_next_gbps / link.bits_per_transfer
             idle = link.idle_power_mw * r.threshold_next_gbps / (link.lanes * link.rate_gtps * link.bits_per_transfer)
-            hw_ov = {**study.SCENARIOS["weights-on-die"], "link.lanes": 1, "link.rate_gtps": rate, "link.idle_power_mw": idle}
+            hw_ov = {**SCENARIOS["weights-on-die"], "link.lanes": 1, "link.rate_gtps": rate, "link.idle_power_mw": idle}
             wl = {"stream.inferences": 4}
             snap_wl = {**wl, "boundary.firing_rate": SEARCH.firing_rate, "boundary.timesteps": SEARCH.timesteps}
-            a = p.result(mode="ann", seed=study.SEED, hw_overrides=hw_ov, workload_overrides=wl).flat()
-            s = p.result(mode="snap", seed=study.SEED, hw_overrides=hw_ov, workload_overrides=snap_wl).flat()
+            a = p.result(mode="ann", seed=SEED, hw_overrides=hw_ov, workload_overrides=wl).flat()
+            s = p.result(mode="snap", seed=SEED, hw_overrides=hw_ov, workload_overrides=snap_wl).flat()
             col = "energy_pj_per_inf" if metric == "energy" else "latency_ns_p50"
             assert a[col] / s[col] < r.target
             assert r.threshold_next_gbps / r.threshold <= 4 ** (1 / 2**SEARCH.bisection_steps) + 1e-9
@@ -92,25 +107,29 @@ def test_bandwidth_threshold_is_bracketed_by_runs(result):
     assert lat["reached"]  # resnet18 on a single slow lane: dense activations are link-bound, spikes are not
 
 
-def test_runs_already_done_are_reused_not_repeated():
-    """A second search on the same plan, given the first one's rows, runs nothing new and finds the same."""
-    plan = study._Plan()
-    hw_file = str(study.ROOT / "hwconfigs" / "packages" / "xsr-serdes-1x4.yaml")
+def test_runs_already_done_are_reused_not_repeated(tmp_path):
+    """A second search on the same plan and runner runs nothing new and finds the same; a search with a new
+    plan and runner on the same output (as a rerun of the study would) finds every run finished in
+    ``runs.parquet`` and runs none of them again."""
     small = TargetSearch(models=("resnet18",), rates_gtps=(2.0, 32.0), bisection_steps=2)
-    calls = []
-
-    def execute(specs):
-        calls.append(len(specs))
-        return study._run_all(specs, 1)
-
-    args = (small, plan, execute, hw_file, study._zoo, study.SCENARIOS["weights-on-die"], 2, load_hardware(hw_file).link)
-    rows, table, scan = run_targets(*args)
-    n_calls, n_specs = len(calls), len(plan.specs)
-    again, table2, scan2 = run_targets(*args, done=rows)
-    assert again == [] and len(calls) == n_calls and len(plan.specs) == n_specs
-    assert table.drop(columns=["run_ids"]).equals(table2.drop(columns=["run_ids"]))
-    assert list(table["run_ids"]) == list(table2["run_ids"]) and scan.equals(scan2)
-    assert len({r["run_id"] for r in rows}) == len(rows) == n_specs
+    link = load_hardware(HW_FILE).link
+    args = (HW_FILE, SCENARIOS["weights-on-die"], 2, link)
+    plan = Plan(seed=SEED)
+    with PlanRunner(tmp_path, name="targets", workers=1, progress=False) as runner:
+        table, scan = run_targets(small, plan, runner, *args)
+        first = dict(runner.counts)
+        n_runs = len(plan.runs)
+        table2, scan2 = run_targets(small, plan, runner, *args)
+        assert runner.counts == first and len(plan.runs) == n_runs
+    assert first == {"resumed": 0, "ok": n_runs, "failed": 0}
+    plan3 = Plan(seed=SEED)
+    with PlanRunner(tmp_path, name="targets", workers=1, progress=False) as runner3:
+        table3, scan3 = run_targets(small, plan3, runner3, *args)
+    assert runner3.counts == {"resumed": n_runs, "ok": 0, "failed": 0}
+    assert plan3.runs == plan.runs
+    for t, g in ((table2, scan2), (table3, scan3)):
+        pd.testing.assert_frame_equal(t, table)
+        pd.testing.assert_frame_equal(g, scan)
 
 
 def test_snn_timesteps_threshold_is_the_first_that_reaches(result):

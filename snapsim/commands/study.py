@@ -1,15 +1,24 @@
-"""``snapsim study snap``: the SNAP reproduction study (see ``snapsim/study.py`` and ``docs/study.md``).
+"""``snapsim study NAME``: run a registered study (see ``snapsim/studies/`` and ``docs/study.md``).
 
 Example::
 
+    snapsim study --list
     snapsim study snap --size small --out study_small
     snapsim study snap --size default --out study_out --workers 2
+    snapsim study snap --size small --out study_small --scheduler local     # on a Dask LocalCluster
+
+Rerunning a study into the same ``--out`` resumes it: runs already finished there (``runs.parquet``) are
+not run again. Exit code 0 when every run succeeded, 1 when some failed, 2 for an unknown study or size
+or a bad option.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from .sweep import ENV_SCHEDULER
 
 __all__ = ["add_parser"]
 
@@ -17,47 +26,44 @@ __all__ = ["add_parser"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "study",
-        help="reproduction studies built from many snapsim runs (e.g. `study snap`)",
-        description="Run a reproduction study and write its tables (CSV), figures (PNG) and summary.md.",
+        help="studies built from many snapsim runs, resumable (e.g. `study snap`; `study --list`)",
+        description="Run a registered study and write its tables (CSV), figures (PNG) and summary.md. "
+                    "Rerunning into the same --out resumes: finished runs are not run again.",
     )
-    p.add_argument("study", choices=["snap"], help="snap: SNAP vs ANN-only and SNN-only (Nardone et al. 2025)")
-    p.add_argument("--size", choices=["small", "default"], default="default",
-                   help="small: 3 models, 2 links (~15 s); default: 10 models, 5 links, regime map, "
-                        "chiplet count, link thresholds (~1 min on 2 cores)")
+    p.add_argument("study", nargs="?", metavar="NAME", help="the study to run (see --list), e.g. snap: SNAP vs "
+                   "ANN-only and SNN-only (Nardone et al. 2025)")
+    p.add_argument("--list", action="store_true", help="list the studies and their sizes, then exit")
+    p.add_argument("--size", metavar="SIZE",
+                   help="the study's size (default: its default size); snap: small (3 models, 2 links, ~10 s) "
+                        "or default (10 models, 5 links, regime map, chiplet count, link thresholds, ~1 min on "
+                        "2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: 1 for small, the CPU count up to 8 otherwise)")
+                   help="local worker processes (default: the size's, e.g. 1 for snap small; else the CPUs "
+                        "available up to 8)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help=f"Dask scheduler tcp://HOST:PORT, or 'local' for a 2-process cluster on this machine "
+                        f"(default: ${ENV_SCHEDULER} if set, else local processes)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not on a terminal)")
     p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
+    from .. import studies
     from ..errors import SnapsimError
-    from ..study import md_table, run_study
 
-    if args.workers is not None and args.workers < 1:
-        raise SnapsimError("--workers must be at least 1")
-    res = run_study(args.size, args.out, workers=args.workers, progress=lambda m: print(m, file=sys.stderr))
-    g = res.gains[res.gains["part"] == "size"]
-    print(f"SNAP study ({res.size}): {len(res.runs)} runs in {res.elapsed_s:.1f} s\n")
-    print("Gains (ratio other/SNAP; > 1 means SNAP is better), model/link grid:")
-    print(md_table(g[["scenario", "link", "model", "energy_gain_vs_ann", "energy_gain_vs_snn",
-                      "latency_gain_vs_ann", "latency_gain_vs_snn", "ann_d2d_energy_share"]]))
-    print("\nRegime map:")
-    print(md_table(res.regime))
-    if len(res.chiplets):
-        print("\nChiplet count (gain over ANN-only and ANN link/DRAM energy shares per partition count):")
-        print(md_table(res.chiplets[[c for c in res.chiplets.columns if c.startswith(
-            ("scenario", "link", "model", "energy_gain_vs_ann", "latency_gain_vs_ann", "ann_"))]]))
-    if len(res.targets):
-        print("\nWhere SNAP reaches the paper's figures (threshold per model; inf/nan = never):")
-        print(md_table(res.targets[["model", "search", "link_power", "metric", "target", "threshold",
-                                    "threshold_unit", "limit", "reached"]]))
-    print("\nAccuracy front (3 objectives: energy, latency, accuracy):")
-    print(md_table(res.accuracy_front[["task", "level", "link", "encoding", "trace_accuracy", "d2d_bits_per_inf",
-                                       "energy_pj_per_inf", "latency_ns_p50"]]))
-    failed = int((res.runs["status"] != "ok").sum())
-    print(f"\nfailed runs: {failed}")
-    print("outputs:")
-    for name, path in res.files.items():
-        print(f"  {name:<24} {path}")
-    return 1 if failed else 0
+    if args.list:
+        for name in studies.names():
+            study = studies.get(name)
+            sizes = ", ".join(f"{s} (default)" if s == study.default_size else s for s in study.sizes)
+            print(f"{name}: {study.title}; sizes: {sizes}")
+        return 0
+    if not args.study:
+        raise SnapsimError(f"name a study (one of {', '.join(studies.names())}) or use --list")
+    study = studies.get(args.study)
+    scheduler = args.scheduler or os.environ.get(ENV_SCHEDULER) or None
+    res = studies.run_study(study, args.size, args.out, workers=args.workers, scheduler=scheduler,
+                            progress=False if args.no_progress else None,
+                            say=lambda m: print(m, file=sys.stderr))
+    print(study.console(res))
+    return 1 if int((res.runs["status"] != "ok").sum()) else 0

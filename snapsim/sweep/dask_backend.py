@@ -1,9 +1,10 @@
-"""Run sweep chunks on a Dask ``distributed`` cluster (an optional extra, imported only when used).
+"""Run chunks of points on a Dask ``distributed`` cluster (an optional extra, imported only when used).
 
 ``scheduler="tcp://HOST:PORT"`` connects to a running scheduler; ``scheduler="local"`` starts a
 ``LocalCluster`` of 2 single-threaded worker processes on loopback with the dashboard off. The
 evaluation (e.g. the ``Prepared`` workload) is scattered once to every worker; each chunk is one task.
-Workers must be able to import snapsim (and the evaluation's module).
+Workers must be able to import snapsim (and the evaluation's module). :class:`DaskBackend` implements
+:class:`snapsim.sweep.backends.Backend`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from typing import Any
 
 from ..errors import SnapsimError
-from .runner import Evaluate, _one_line, failed_rows, run_chunk_with
+from .backends import Chunk, ChunkResult, Evaluate, failed_rows, one_line, run_chunk_with
 
 __all__ = ["DaskBackend", "LOCAL"]
 
@@ -30,7 +31,8 @@ def _import_distributed():
 
 
 class DaskBackend:
-    """Submits chunks as Dask tasks; same interface as the local backends (``slots``, ``submit``, ``wait``, ``close``)."""
+    """Submits chunks as Dask tasks: a :class:`~snapsim.sweep.backends.Backend` (``slots``, ``submit``, ``wait``,
+    ``close``) like the local ones."""
 
     def __init__(self, evaluate: Evaluate, scheduler: str):
         distributed = _import_distributed()
@@ -46,7 +48,7 @@ class DaskBackend:
             try:
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError, ValueError) as exc:
-                raise SnapsimError(f"cannot connect to the Dask scheduler at {scheduler!r}: {_one_line(exc)}") from None
+                raise SnapsimError(f"cannot connect to the Dask scheduler at {scheduler!r}: {one_line(exc)}") from None
         try:
             threads = sum(self.client.nthreads().values())
             self.slots = max(2, 2 * threads)
@@ -54,17 +56,17 @@ class DaskBackend:
         except BaseException:
             self.close()
             raise
-        self._chunks: dict[str, tuple[Any, list]] = {}
+        self._chunks: dict[str, tuple[Any, Chunk]] = {}
 
-    def submit(self, chunk: list) -> Any:
+    def submit(self, chunk: Chunk) -> Any:
         fut = self.client.submit(run_chunk_with, self._evaluate, chunk, pure=False)
         self._chunks[fut.key] = (fut, chunk)
         return fut
 
-    def wait(self, handles: list) -> list[tuple[Any, list[dict[str, Any]]]]:
+    def wait(self, handles: list[Any]) -> list[tuple[Any, ChunkResult]]:
         done, _ = self._distributed.wait(handles, return_when="FIRST_COMPLETED")
         done_keys = {f.key for f in done}
-        out = []
+        out: list[tuple[Any, ChunkResult]] = []
         for fut in handles:
             if fut.key not in done_keys:
                 continue
@@ -72,7 +74,7 @@ class DaskBackend:
             try:
                 out.append((fut, fut.result()))
             except Exception as exc:  # e.g. KilledWorker: the points of this chunk are lost
-                out.append((fut, failed_rows(chunk, f"dask task failed: {_one_line(exc)}")))
+                out.append((fut, failed_rows(chunk, f"dask task failed: {one_line(exc)}")))
             fut.release()
         return out
 

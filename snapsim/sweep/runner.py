@@ -1,53 +1,56 @@
-"""Run a sweep: evaluate every missing point, append results crash-safely, consolidate at the end.
+"""Run points resumably: evaluate every point that has no ``ok`` row yet, append results crash-safely,
+consolidate at the end.
 
-The evaluation is injectable: ``evaluate(point) -> dict`` receives a *run point* (the axis values plus
-``mode``, ``seed`` and ``fidelity``) and returns flat scalar metrics. It must be picklable (a top-level
-function or an instance of a top-level class) because it is shipped once to every worker. By default it
-is a :class:`PreparedEvaluator`, which loads the hardware, workload and trace once (``Prepared.load``)
-and runs each point with overrides.
+Two layers:
 
-Resume: a point is identified by :func:`~snapsim.sweep.spec.point_hash` (base files' content + the
-point's values), computed without simulating. Points that already have an ``ok`` row are skipped;
-points whose earlier attempt failed are run again. A point that raises gets an ``error`` row and the
-sweep goes on.
+* :class:`PointRunner` runs any explicit list of *run points*, each with a stable identity (its
+  ``point_hash``, computed by the caller without simulating: typically a hash of the base files' content
+  plus the point's values). Points that already have an ``ok`` row in the results table are skipped;
+  points whose earlier attempt failed are run again; a point that raises gets an ``error`` row and the
+  run goes on. One runner keeps its results table locked and its backend open across :meth:`~PointRunner.run`
+  calls, so a caller that decides its next points from the previous ones (a study's searches) pays for
+  worker start-up once.
+* :func:`run_sweep` expands a sweep file (:class:`~snapsim.sweep.spec.SweepSpec`) into run points (the
+  axis values plus ``mode``, ``seed`` and ``fidelity``) identified by
+  :func:`~snapsim.sweep.spec.point_hash` and runs them with a :class:`PointRunner`.
 
-Backends: ``workers=1`` runs inline; more workers use a ``ProcessPoolExecutor`` (forkserver, or spawn
-where forkserver is unavailable); ``scheduler=`` uses Dask (see :mod:`snapsim.sweep.dask_backend`).
-Points travel in chunks sized to take about :data:`CHUNK_TARGET_S` each, so a kill loses little work
-while per-chunk overhead stays small.
+The evaluation is injectable: ``evaluate(point) -> dict`` receives a run point and returns flat scalar
+metrics. It must be picklable (a top-level function or an instance of a top-level class) because it is
+shipped once to every worker. For sweeps it is by default a :class:`PreparedEvaluator`, which loads the
+hardware, workload and trace once (``Prepared.load``) and runs each point with overrides.
+
+Backends (:mod:`snapsim.sweep.backends`): ``workers=1`` runs inline; more workers use a process pool;
+``scheduler=`` uses Dask (:mod:`snapsim.sweep.dask_backend`). Points travel in chunks sized to take about
+:data:`CHUNK_TARGET_S` each, so a kill loses at most the chunks in flight while per-chunk overhead stays
+small.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import json
 import math
-import multiprocessing
 import os
-import pickle
 import sys
 import time
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
-from .. import __version__
 from ..errors import ConfigError, SnapsimError
+from .backends import Backend, Chunk, Evaluate, InlineBackend, LostChunk, ProcessBackend, failed_rows
 from .spec import SweepSpec, base_digest, check_axes, point_hash, split_point
 from .store import ResultStore
 
 __all__ = [
     "CHUNK_TARGET_S",
     "Evaluate",
+    "PointRunner",
     "PreparedEvaluator",
     "SweepSummary",
     "default_workers",
+    "open_backend",
     "progress_enabled",
     "run_sweep",
 ]
-
-Evaluate = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 CHUNK_TARGET_S = 0.5
 """Aim for chunks of about this much compute: bounds the work lost on a kill and the per-chunk overhead."""
@@ -88,181 +91,6 @@ class PreparedEvaluator:
             trace = str(Path(getattr(self, "base_dir", ".")) / trace)
         return self.prepared.run(mode=mode, seed=seed, fidelity=fidelity, hw_overrides=hw, workload_overrides=wl,
                                  trace=trace)
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception as one line: a user error's own message, otherwise ``Type: message``."""
-    text = str(exc) if isinstance(exc, SnapsimError) else f"{type(exc).__name__}: {exc}"
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
-
-
-def _scalar(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if hasattr(v, "item") and getattr(v, "ndim", 1) == 0:  # numpy scalar
-        return v.item()
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def evaluate_point(evaluate: Evaluate, index: int, phash: str, run_point: dict[str, Any]) -> dict[str, Any]:
-    """One result row: the point's values, its metrics (or error), status and timing. Never raises for
-    an exception of the evaluation (``Exception``); interrupts propagate."""
-    row: dict[str, Any] = {"point_index": index, "point_hash": phash, "status": "ok"}
-    row.update(run_point)
-    t0 = time.perf_counter()
-    try:
-        result = evaluate(dict(run_point))
-        if not isinstance(result, Mapping):
-            raise TypeError(f"the evaluation returned {type(result).__name__}, not a mapping of metrics")
-        for k, v in result.items():
-            if k not in row:
-                row[k] = _scalar(v)
-        row.setdefault("config_hash", None)
-        row.setdefault("snapsim_version", __version__)
-        row["error"] = None
-    except Exception as exc:  # a failing point is recorded, not fatal
-        row["status"] = "error"
-        row["config_hash"] = None
-        row["snapsim_version"] = __version__
-        row["error"] = _one_line(exc)
-    row["elapsed_s"] = time.perf_counter() - t0
-    return row
-
-
-def run_chunk_with(evaluate: Evaluate, chunk: list[tuple[int, str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Evaluate a chunk of ``(index, point_hash, run_point)``; used by every backend."""
-    return [evaluate_point(evaluate, i, h, p) for i, h, p in chunk]
-
-
-_WORKER_EVALUATE: Evaluate | None = None
-
-
-def _init_worker(evaluate: Evaluate) -> None:
-    global _WORKER_EVALUATE
-    _WORKER_EVALUATE = evaluate
-
-
-def _ping() -> bool:
-    return _WORKER_EVALUATE is not None
-
-
-def _run_chunk_in_worker(chunk: list[tuple[int, str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    assert _WORKER_EVALUATE is not None, "worker not initialised"
-    return run_chunk_with(_WORKER_EVALUATE, chunk)
-
-
-def failed_rows(chunk: list[tuple[int, str, dict[str, Any]]], message: str) -> list[dict[str, Any]]:
-    """Error rows for a whole chunk whose worker was lost."""
-    rows = []
-    for i, h, p in chunk:
-        row: dict[str, Any] = {"point_index": i, "point_hash": h, "status": "error", **p}
-        row.update(config_hash=None, snapsim_version=__version__, elapsed_s=float("nan"), error=message)
-        rows.append(row)
-    return rows
-
-
-@dataclass
-class LostChunk:
-    """A chunk whose worker process died before returning (the driver retries its points one by one)."""
-
-    chunk: list
-    message: str
-
-
-# ------------------------------------------------------------------------------------------- backends
-
-
-class _InlineBackend:
-    """Runs chunks in this process, one at a time (``workers=1``)."""
-
-    slots = 1
-
-    def __init__(self, evaluate: Evaluate):
-        self.evaluate = evaluate
-        self._queue: dict[int, list] = {}
-        self._next = 0
-
-    def submit(self, chunk: list) -> int:
-        self._next += 1
-        self._queue[self._next] = chunk
-        return self._next
-
-    def wait(self, handles: list) -> list[tuple[Any, list[dict[str, Any]]]]:
-        key = handles[0]
-        return [(key, run_chunk_with(self.evaluate, self._queue.pop(key)))]
-
-    def close(self) -> None:
-        self._queue.clear()
-
-
-class _ProcessBackend:
-    """A ``ProcessPoolExecutor``; the evaluation is sent once per worker through its initializer.
-
-    When a worker dies (segfault, OOM kill) the pool breaks and every chunk in it is lost
-    (:class:`LostChunk`); a fresh pool takes the following chunks.
-    """
-
-    def __init__(self, evaluate: Evaluate, workers: int):
-        try:
-            pickle.dumps(evaluate)
-        except Exception as exc:
-            raise TypeError(f"the evaluation must be picklable to run in worker processes: {exc}") from None
-        self.evaluate = evaluate
-        self.workers = workers
-        self.slots = 2 * workers
-        methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload([__name__])  # workers fork with snapsim already imported
-        self._pool = self._new_pool()
-        self._chunks: dict[cf.Future, tuple[list, cf.ProcessPoolExecutor]] = {}
-
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx,
-                                      initializer=_init_worker, initargs=(self.evaluate,))
-        try:
-            pool.submit(_ping).result()  # a worker that cannot even start would otherwise fail every point
-        except BrokenProcessPool:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise SnapsimError(
-                "sweep worker processes exit before running any point: the evaluation must be importable "
-                "in a fresh interpreter, and a script that calls run_sweep needs an "
-                "`if __name__ == \"__main__\":` guard"
-            ) from None
-        return pool
-
-    def _replace_pool(self, broken: cf.ProcessPoolExecutor) -> None:
-        if broken is self._pool:
-            broken.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-
-    def submit(self, chunk: list) -> cf.Future:
-        try:
-            fut = self._pool.submit(_run_chunk_in_worker, chunk)
-        except BrokenProcessPool:  # broke since the last wait; its chunks fail on their own
-            self._replace_pool(self._pool)
-            fut = self._pool.submit(_run_chunk_in_worker, chunk)
-        self._chunks[fut] = (chunk, self._pool)
-        return fut
-
-    def wait(self, handles: list) -> list[tuple[Any, list[dict[str, Any]] | LostChunk]]:
-        done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
-        out = []
-        for fut in handles:  # submission order: deterministic part contents
-            if fut not in done:
-                continue
-            chunk, pool = self._chunks.pop(fut)
-            try:
-                out.append((fut, fut.result()))
-            except BrokenProcessPool as exc:
-                out.append((fut, LostChunk(chunk, f"worker process died ({exc})")))
-                self._replace_pool(pool)
-            except Exception as exc:  # e.g. a result that cannot be pickled
-                out.append((fut, failed_rows(chunk, f"chunk failed: {_one_line(exc)}")))
-        return out
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------------------- chunking
@@ -315,7 +143,7 @@ class _Chunker:
         return chunk
 
 
-def _drive(backend: Any, todo: list, on_rows: Callable[[list[dict[str, Any]]], None]) -> None:
+def _drive(backend: Backend, todo: Chunk, on_rows: Callable[[list[dict[str, Any]]], None]) -> None:
     """Keep ``backend.slots`` chunks in flight until every point of ``todo`` has a row.
 
     A point lost with its worker is retried once, alone; if it is lost again it gets an error row.
@@ -407,54 +235,113 @@ class SweepSummary:
         return "\n".join(lines)
 
 
-def run_sweep(
-    spec: SweepSpec,
-    out_path: str | Path,
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    evaluate: Evaluate | None = None,
-    progress: bool | None = None,
-) -> SweepSummary:
-    """Run the missing points of ``spec`` into ``out_path`` (Parquet) and return a summary.
+def open_backend(evaluate: Evaluate, workers: int, scheduler: str | None = None) -> Backend:
+    """The backend for ``workers`` local processes (1: inline) or a Dask ``scheduler`` (``tcp://HOST:PORT``
+    or ``local``; overrides ``workers``). The caller closes it."""
+    if scheduler:
+        from .dask_backend import DaskBackend
+
+        return DaskBackend(evaluate, scheduler)
+    if workers == 1:
+        return InlineBackend(evaluate)
+    return ProcessBackend(evaluate, workers)
+
+
+class PointRunner:
+    """Runs explicit lists of run points into one results table (Parquet), resumably.
+
+    Use as a context manager: it holds the table's lock from ``__enter__`` to ``__exit__``, and on a clean
+    exit folds the rows it appended into the main file. Each :meth:`run` evaluates the points that have no
+    ``ok`` row in the table and returns a :class:`SweepSummary`; :attr:`table` is then the current table
+    (one row per point, also rows of points not in this list, e.g. of an edited sweep file). The evaluation and its backend are made on
+    the first point that needs evaluating (``evaluate``, or ``make_evaluate()``, e.g. a
+    :class:`PreparedEvaluator` that loads files) and kept until the runner closes.
 
     ``workers``: local processes (default: CPUs available; 1 runs inline). ``scheduler``: a Dask scheduler
     address ``tcp://HOST:PORT`` or ``local`` (a 2-process ``LocalCluster`` on loopback); overrides
-    ``workers``. ``evaluate``: the point evaluation (default: :class:`PreparedEvaluator` of the spec).
-    ``progress``: show a tqdm bar (default: only on an interactive terminal, see :func:`progress_enabled`).
+    ``workers``. ``progress``: show a tqdm bar (default: only on an interactive terminal, see
+    :func:`progress_enabled`).
     """
-    t0 = time.perf_counter()
-    out = Path(out_path)
-    if workers is not None and workers < 1:
-        raise SnapsimError(f"--workers must be at least 1; got {workers}")
-    run_points = spec.run_points()
-    digest = base_digest(spec)
-    hashes = [point_hash(digest, p) for p in run_points]
-    if len(set(hashes)) != len(hashes):  # e.g. a random sweep drawing the same integer point twice
-        seen: set[str] = set()
-        keep = [i for i, h in enumerate(hashes) if not (h in seen or seen.add(h))]
-        run_points = [run_points[i] for i in keep]
-        hashes = [hashes[i] for i in keep]
-    index_by_hash = {h: i for i, h in enumerate(hashes)}
-    column_order = list(spec.axis_names) + [c for c in ("mode", "seed", "fidelity") if c not in spec.axis_names]
 
-    with ResultStore(out) as store:
-        existing = store.consolidate(index_by_hash, column_order)
+    def __init__(self, out_path: str | Path, *, evaluate: Evaluate | None = None,
+                 make_evaluate: Callable[[], Evaluate] | None = None, workers: int | None = None,
+                 scheduler: str | None = None, progress: bool | None = None):
+        if (evaluate is None) == (make_evaluate is None):
+            raise TypeError("give exactly one of evaluate and make_evaluate")
+        if workers is not None and workers < 1:
+            raise SnapsimError(f"--workers must be at least 1; got {workers}")
+        self.out = Path(out_path)
+        self._evaluate = evaluate
+        self._make_evaluate = make_evaluate
+        self.workers = default_workers() if workers is None else workers
+        self.scheduler = scheduler or None
+        self.progress = progress
+        self.table: Any = None
+        self._store: ResultStore | None = None
+        self._last_order: tuple[dict[str, int], list[str]] = ({}, [])
+        self._backend: Backend | None = None
+
+    def __enter__(self) -> "PointRunner":
+        self._store = ResultStore(self.out).__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
+            if exc_type is None and self._store is not None:
+                if self.table is not None:  # fold this runner's parts into the main file, then tidy up
+                    self._store.consolidate(*self._last_order)
+                self._store.remove_parts_dir()
+        finally:
+            if self._store is not None:
+                self._store.__exit__(exc_type, *exc)
+                self._store = None
+
+    def _backend_for_run(self) -> Backend:
+        if self._backend is None:
+            if self._evaluate is None:
+                assert self._make_evaluate is not None
+                self._evaluate = self._make_evaluate()
+            self._backend = open_backend(self._evaluate, self.workers, self.scheduler)
+        return self._backend
+
+    def run(self, points: Sequence[dict[str, Any]], hashes: Sequence[str], *, name: str = "points",
+            column_order: Sequence[str] = ()) -> SweepSummary:
+        """Evaluate every point of ``points`` (identified by ``hashes``, same order) without an ``ok`` row.
+
+        A hash listed twice is run once (the first point keeps it). ``point_index`` in the table is the
+        position in this list; ``column_order`` puts those columns right after the lead columns."""
+        if self._store is None:
+            raise RuntimeError("PointRunner.run outside its `with` block")
+        if len(points) != len(hashes):
+            raise ValueError(f"{len(points)} points but {len(hashes)} hashes")
+        t0 = time.perf_counter()
+        store = self._store
+        points, hashes = list(points), list(hashes)
+        if len(set(hashes)) != len(hashes):  # e.g. a random sweep drawing the same integer point twice
+            seen: set[str] = set()
+            keep = [i for i, h in enumerate(hashes) if not (h in seen or seen.add(h))]
+            points = [points[i] for i in keep]
+            hashes = [hashes[i] for i in keep]
+        index_by_hash = {h: i for i, h in enumerate(hashes)}
+        column_order = list(column_order)
+
+        # the first run reads (and tidies) the table on disk; later ones know it: this runner holds the lock
+        existing = store.consolidate(index_by_hash, column_order) if self.table is None else self.table
         done = set(existing.loc[existing["status"] == "ok", "point_hash"]) if len(existing) else set()
-        todo = [(i, h, p) for i, (h, p) in enumerate(zip(hashes, run_points)) if h not in done]
+        todo = [(i, h, p) for i, (h, p) in enumerate(zip(hashes, points)) if h not in done]
         skipped = len(hashes) - len(todo)
 
         ok = failed = 0
         errors: list[tuple[int, str]] = []
         if todo:
-            if evaluate is None:
-                evaluate = PreparedEvaluator.from_spec(spec)
-            n_workers = default_workers() if workers is None else workers
-            backend = _make_backend(evaluate, n_workers, scheduler)
-            show = progress_enabled() if progress is None else progress
+            backend = self._backend_for_run()
+            show = progress_enabled() if self.progress is None else self.progress
             from tqdm import tqdm
 
-            bar = tqdm(total=len(todo), desc=spec.name, unit="pt", disable=not show, dynamic_ncols=True)
+            bar = tqdm(total=len(todo), desc=name, unit="pt", disable=not show, dynamic_ncols=True)
 
             def record(rows: list[dict[str, Any]]) -> None:
                 nonlocal ok, failed
@@ -477,21 +364,34 @@ def run_sweep(
                 _drive(backend, todo, record)
             finally:
                 bar.close()
-                backend.close()
 
-        final = store.consolidate(index_by_hash, column_order)
-        store.remove_parts_dir()
-    other = int((~final["point_hash"].isin(index_by_hash)).sum()) if len(final) else 0
-    errors.sort()
-    return SweepSummary(spec.name, out, len(hashes), skipped, ok, failed, time.perf_counter() - t0,
-                        len(final), other, errors)
+        final = store.view(index_by_hash, column_order)
+        self.table = final
+        self._last_order = (index_by_hash, column_order)
+        other = int((~final["point_hash"].isin(index_by_hash)).sum()) if len(final) else 0
+        errors.sort()
+        return SweepSummary(name, self.out, len(hashes), skipped, ok, failed, time.perf_counter() - t0,
+                            len(final), other, errors)
 
 
-def _make_backend(evaluate: Evaluate, workers: int, scheduler: str | None):
-    if scheduler:
-        from .dask_backend import DaskBackend
+def run_sweep(
+    spec: SweepSpec,
+    out_path: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    evaluate: Evaluate | None = None,
+    progress: bool | None = None,
+) -> SweepSummary:
+    """Run the missing points of ``spec`` into ``out_path`` (Parquet) and return a summary.
 
-        return DaskBackend(evaluate, scheduler)
-    if workers == 1:
-        return _InlineBackend(evaluate)
-    return _ProcessBackend(evaluate, workers)
+    ``workers``, ``scheduler`` and ``progress`` as for :class:`PointRunner`. ``evaluate``: the point
+    evaluation (default: :class:`PreparedEvaluator` of the spec, made only if a point needs running).
+    """
+    run_points = spec.run_points()
+    digest = base_digest(spec)
+    hashes = [point_hash(digest, p) for p in run_points]
+    column_order = list(spec.axis_names) + [c for c in ("mode", "seed", "fidelity") if c not in spec.axis_names]
+    source = {"evaluate": evaluate} if evaluate is not None else {"make_evaluate": lambda: PreparedEvaluator.from_spec(spec)}
+    with PointRunner(out_path, workers=workers, scheduler=scheduler, progress=progress, **source) as runner:
+        return runner.run(run_points, hashes, name=spec.name, column_order=column_order)

@@ -11,7 +11,8 @@ never leaves a half-written file under a name readers look at. :func:`load_resul
 consolidated table plus every part and keeps one row per ``point_hash``: the latest ``ok`` row if there
 is one, otherwise the latest error row. :meth:`ResultStore.consolidate` folds the parts into
 ``OUT.parquet`` (atomic replace first, then the parts are deleted, so a crash in between only leaves
-duplicates that readers drop).
+duplicates that readers drop). A writer that holds the lock also keeps what it consolidated and appended in
+memory, so :meth:`ResultStore.view` gives the current table without reading or writing a file.
 """
 
 from __future__ import annotations
@@ -133,6 +134,15 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _renumber(df: pd.DataFrame, index_by_hash: Mapping[str, int] | None) -> pd.DataFrame:
+    """``point_index`` from ``index_by_hash`` for the points it lists (others keep theirs), rows by index."""
+    if index_by_hash is None or not len(df):
+        return df
+    df = df.copy()
+    df["point_index"] = [index_by_hash.get(h, i) for h, i in zip(df["point_hash"], df["point_index"])]
+    return df.sort_values(["point_index", "point_hash"], kind="stable").reset_index(drop=True)
+
+
 def _load(out: Path) -> tuple[pd.DataFrame, list[Path]]:
     for _attempt in range(5):
         parts = _list_parts(out)
@@ -167,6 +177,9 @@ class ResultStore:
         self._seq = 0
         self.since_consolidation = 0
         self._tag = f"{time.time_ns():020d}-{os.getpid()}"
+        # in memory: the table as last consolidated, and the parts appended since (see view())
+        self._base: pa.Table | None = None
+        self._appended: list[pa.Table] = []
 
     def __enter__(self) -> "ResultStore":
         if self.out.is_dir():
@@ -206,7 +219,9 @@ class ResultStore:
             return None
         self._seq += 1
         path = self.parts / f"part-{self._tag}-{self._seq:06d}.parquet"
-        _write_atomic(_to_table(rows), path)
+        table = _to_table(rows)
+        _write_atomic(table, path)
+        self._appended.append(table)
         self.since_consolidation += 1
         return path
 
@@ -218,15 +233,22 @@ class ResultStore:
         sweep file was edited between runs); rows of other points are kept as they are.
         """
         df, parts = _load(self.out)
-        if index_by_hash is not None and len(df):
-            df["point_index"] = [index_by_hash.get(h, i) for h, i in zip(df["point_hash"], df["point_index"])]
-            df = df.sort_values(["point_index", "point_hash"], kind="stable").reset_index(drop=True)
+        df = _order_columns(_renumber(df, index_by_hash), column_order)
+        table = _frame_to_table(df)
         if parts or index_by_hash is not None or not self.out.exists():
-            _write_atomic(_frame_to_table(_order_columns(df, column_order)), self.out)
+            _write_atomic(table, self.out)
         for p in parts:
             p.unlink(missing_ok=True)
         self.since_consolidation = 0
-        return _order_columns(df, column_order)
+        self._base, self._appended = table, []
+        return df
+
+    def view(self, index_by_hash: Mapping[str, int] | None = None, column_order: Iterable[str] = ()) -> pd.DataFrame:
+        """The table :meth:`consolidate` would return now, from memory: no file is read or written. Only
+        after a :meth:`consolidate` of this writer (it then knows every row: it holds the lock)."""
+        if self._base is None:
+            raise RuntimeError("ResultStore.view before the first consolidate")
+        return _order_columns(_renumber(_dedupe(_concat([self._base, *self._appended])), index_by_hash), column_order)
 
     def remove_parts_dir(self) -> None:
         """Remove the (empty) parts directory after a complete consolidation."""

@@ -1,8 +1,9 @@
-"""Study part ``targets``: where SNAP's gains reach the paper's figures, over ANN-only and SNN-only.
+"""Part ``targets`` of the SNAP study: where SNAP's gains reach the paper's figures, over ANN-only and SNN-only.
 
-The grid parts of the study say *whether* a preset reaches 5.3x energy / 15.2x latency; this part says
-*where*: for each model (``weights-on-die``, SNAP at its most favourable boundary settings) three
-one-dimensional searches, every point a pair of snapsim runs (the other design and SNAP):
+The grid parts of the study say *whether* a preset reaches the paper's figures; this part says *where*:
+for each model (``weights-on-die``, SNAP at its most favourable boundary settings) three one-dimensional
+searches, every point a pair of snapsim runs (the other design and SNAP), run in batches by the study's
+:class:`~snapsim.studies.execute.PlanRunner` (each batch chosen from the results of the previous ones):
 
 * **energy per bit** ``e`` (vs ANN-only): the link's active energy per bit and its idle (and sleep) power
   are scaled together (the presets derive idle power as a fraction of ``e`` x bandwidth), for each link
@@ -27,15 +28,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TargetSearch", "run_targets", "energy_threshold", "PAPER_TARGETS"]
+from .. import paths
+from ..plan import Plan
+from .paper import PAPER_TARGETS
 
-#: Nardone et al. 2025 report up to 5.3x energy efficiency and 15.2x lower latency.
-PAPER_TARGETS = {"energy": 5.3, "latency": 15.2}
+__all__ = ["LINK_POWER", "POWER_MANAGED_SOURCE", "SNN_TARGETS", "TargetSearch", "energy_threshold", "idle_fraction",
+           "run_targets"]
+
 #: SNN-only side: SNAP's gain over SNN-only grows with the timesteps SNN-only needs; thresholds searched
 #: for break-even and the paper's figures, per metric.
 SNN_TARGETS = (("energy", 1.0), ("latency", 1.0), ("energy", PAPER_TARGETS["energy"]),
@@ -45,6 +49,9 @@ SNN_TARGETS = (("energy", 1.0), ("latency", 1.0), ("energy", PAPER_TARGETS["ener
 #: ``TargetSearch.sleep_after_idle_ns`` idle, ``wake_latency_ns`` exit, ``sleep_power_frac`` of active
 #: power); ``gated-ideal`` draws nothing while idle and wakes for free: an upper bound.
 LINK_POWER = ("always-on", "power-managed", "gated-ideal")
+#: Where the power-managed link's defaults (``TargetSearch.wake_latency_ns``, ``sleep_power_frac``) come from.
+POWER_MANAGED_SOURCE = ("the XSR preset's fast low-power state in hw-parameters.md section 5 (xsr-serdes-112g: "
+                        "wake_fast_ns 100, lp_power_frac 0.1)")
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,8 @@ class TargetSearch:
     energy_points_pj_per_bit: tuple[float, float] = (1.0, 100.0)  # the two runs of the closed form
     rates_gtps: tuple[float, ...] = tuple(2.0**k for k in range(-6, 7))  # one lane, 1/64 .. 64 GT/s
     bisection_steps: int = 6
-    # power-managed links: the XSR SerDes preset's fast low-power state (hw-parameters.md section 5,
-    # xsr-serdes-112g: wake_fast_ns 100, lp_power_frac 0.1; L); entering it after as long idle as one
-    # wake costs is an assumption (L)
+    # power-managed links: POWER_MANAGED_SOURCE (L); entering the low-power state after as long idle as
+    # one wake costs is an assumption (L)
     wake_latency_ns: float = 100.0
     sleep_after_idle_ns: float = 100.0
     sleep_power_frac: float = 0.1
@@ -98,52 +104,51 @@ def _rate_bracket(rates: np.ndarray, gains: np.ndarray, target: float) -> tuple[
     return (float(rates[i]), math.inf if i + 1 == len(rates) else float(rates[i + 1]))
 
 
-def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list[dict]], hw_file: str,
-                zoo: Callable[[str, int], str], scenario_overrides: dict, inferences: int,
-                preset_link, done: list[dict] = ()) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
-    """Run the searches. ``plan.run(**spec)`` registers a run and returns its id (deduplicated);
-    ``execute(specs)`` runs specs and returns rows in order; ``done`` are rows of the plan already run
-    (reused, not run again). ``preset_link`` is the package's LinkConfig (the scaling base). Returns
-    (the rows run here, in plan order; targets table; grid table: the bandwidth and SNN timesteps grids)."""
-    rows: dict[str, dict] = {r["run_id"]: r for r in done}
-    new: set[str] = set()
+def idle_fraction(link) -> float:
+    """A link's idle power as a fraction of its active power (pJ/bit x raw bandwidth): the scaling base of the
+    energy and bandwidth searches, which keep that fraction while they change pJ/bit or bandwidth."""
+    return link.idle_power_mw / (link.energy_pj_per_bit * link.raw_gbps)
+
+
+def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, scenario_overrides: dict,
+                inferences: int, preset_link) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the searches. Runs are registered on ``plan`` (``plan.run(...)``, deduplicated) and run by
+    ``runner`` (``runner.run(plan)`` runs every registered run without a row; ``runner.rows[run_id]`` is its
+    row), one batch per search step. ``preset_link`` is the package's LinkConfig (the scaling base).
+    Returns (targets table, grid table: the bandwidth and SNN timesteps grids)."""
+    rows = runner.rows
     wl_snap = {"boundary.firing_rate": search.firing_rate, "boundary.timesteps": search.timesteps}
     stream = {"stream.inferences": inferences}
-    base_gbps = preset_link.lanes * preset_link.rate_gtps * preset_link.bits_per_transfer
-    idle_per_pj_gbps = preset_link.idle_power_mw / (preset_link.energy_pj_per_bit * base_gbps)
+    base_gbps = preset_link.raw_gbps
+    idle_frac = idle_fraction(preset_link)
 
     def spec(model: str, mode: str, hw_ov: dict) -> dict:
-        return dict(part="targets", model=model, domain="language" if model.startswith("rwkv") else "vision",
-                    scenario="weights-on-die", link="package", mode=mode, hw_file=hw_file,
-                    wl_file=zoo(model, search.partitions), hw_overrides={**scenario_overrides, **hw_ov},
+        return dict(part="targets", model=model, scenario="weights-on-die", link="package", mode=mode,
+                    hw_file=hw_file, wl_file=paths.zoo(model, search.partitions),
+                    hw_overrides={**scenario_overrides, **hw_ov},
                     wl_overrides={**stream, **(wl_snap if mode == "snap" else {})}, trace=None)
 
     def energy_ov(e: float, power: str) -> dict:
+        # idle power follows pJ/bit by the link's own rule (LinkConfig derives it from idle_power_fraction)
         active_mw = e * base_gbps  # pJ/bit x Gb/s = mW
-        ov = {"link.energy_pj_per_bit": float(e),
-              "link.idle_power_mw": float(idle_per_pj_gbps * active_mw) if power != "gated-ideal" else 0.0}
+        ov = {"link.energy_pj_per_bit": float(e), "link.idle_power_fraction": idle_frac}
+        if power == "gated-ideal":
+            ov["link.idle_power_fraction"] = 0.0
         if power == "power-managed":
             ov.update({"link.sleep_after_idle_ns": search.sleep_after_idle_ns,
                        "link.wake_latency_ns": search.wake_latency_ns,
                        "link.sleep_power_mw": float(search.sleep_power_frac * active_mw)})
         return ov
 
+    def one_lane_gbps(rate: float) -> float:
+        return preset_link.model_copy(update={"lanes": 1, "rate_gtps": rate}).raw_gbps
+
     def rate_ov(rate: float) -> dict:
-        gbps = rate * preset_link.bits_per_transfer
-        return {"link.lanes": 1, "link.rate_gtps": float(rate),
-                "link.idle_power_mw": float(idle_per_pj_gbps * preset_link.energy_pj_per_bit * gbps)}
+        # idle power follows the bandwidth by the link's own rule (derived from idle_power_fraction)
+        return {"link.lanes": 1, "link.rate_gtps": float(rate), "link.idle_power_fraction": idle_frac}
 
     def pair(model: str, hw_ov: dict) -> tuple[str, str]:
         return tuple(plan.run(**spec(model, m, hw_ov)) for m in ("ann", "snap"))
-
-    def run_pending(ids: list[str]) -> None:
-        want = set(ids)
-        todo = [s for s in plan.specs if s["run_id"] in want and s["run_id"] not in rows]
-        if not todo:
-            return
-        for s, r in zip(todo, execute(todo)):
-            rows[s["run_id"]] = r
-            new.add(s["run_id"])
 
     def snn_vs_snap(model: str, T: int) -> tuple[str, str]:
         """(SNN-only run at T timesteps, SNAP run): ordered like ``pair`` so ``gains`` reads other/SNAP."""
@@ -164,15 +169,14 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
               for m in search.models for pw in LINK_POWER}
     grid = {m: [pair(m, rate_ov(r)) for r in search.rates_gtps] for m in search.models}
     tgrid = {m: [snn_vs_snap(m, T) for T in search.snn_timesteps] for m in search.models}
-    run_pending([i for p in (*(x for v in epairs.values() for x in v), *(x for v in grid.values() for x in v),
-                             *(x for v in tgrid.values() for x in v)) for i in p])
+    runner.run(plan)  # one batch: every run registered since the last one
 
     scan = []
     for m in search.models:
         for r, ids in zip(search.rates_gtps, grid[m]):
             g = gains(ids)
             a = rows[ids[0]]
-            scan.append({"search": "bandwidth", "model": m, "rate_gtps": r, "link_gbps": r * preset_link.bits_per_transfer,
+            scan.append({"search": "bandwidth", "model": m, "rate_gtps": r, "link_gbps": one_lane_gbps(r),
                          "energy_gain_vs_ann": g["energy"], "latency_gain_vs_ann": g["latency"],
                          "latency_ann_ns": a.get("latency_ns_p50"), "latency_snap_ns": rows[ids[1]].get("latency_ns_p50"),
                          "run_id_ann": ids[0], "run_id_snap": ids[1]})
@@ -226,7 +230,7 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
                 row["reached"] = True
                 if math.isinf(br[1]):  # the fastest grid link already reaches it: a lower bound
                     fastest = gm.iloc[-1]
-                    row.update(threshold=br[0] * preset_link.bits_per_transfer, threshold_is_lower_bound=True,
+                    row.update(threshold=one_lane_gbps(br[0]), threshold_is_lower_bound=True,
                                gain_at_threshold=fastest[f"{metric}_gain_vs_ann"],
                                run_ids=f"{fastest['run_id_ann']} {fastest['run_id_snap']}")
                 else:
@@ -251,17 +255,17 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
                 else:
                     tbrackets[(m, metric, target)] = [int(Ts[i - 1]), int(Ts[i])]
             out.append(row)
-    run_pending([i for p in checks.values() for i in p])
+    runner.run(plan)
     for _ in range(search.bisection_steps):  # each step halves every open bracket (in log rate), one batch
         mids = {k: math.sqrt(lo * hi) for k, (lo, hi) in brackets.items()}
         ids = {k: pair(k[0], rate_ov(r)) for k, r in mids.items()}
-        run_pending([i for p in ids.values() for i in p])
+        runner.run(plan)
         for k, r in mids.items():
             brackets[k][0 if gains(ids[k])[k[1]] >= PAPER_TARGETS[k[1]] else 1] = r
     while any(hi - lo > 1 for lo, hi in tbrackets.values()):  # integer bisection on T, one batch per step
         mids = {k: (lo + hi) // 2 for k, (lo, hi) in tbrackets.items() if hi - lo > 1}
         ids = {k: snn_vs_snap(k[0], T) for k, T in mids.items()}
-        run_pending([i for p in ids.values() for i in p])
+        runner.run(plan)
         for k, T in mids.items():
             tbrackets[k][1 if gains(ids[k])[k[1]] >= k[2] else 0] = T
     for row in out:
@@ -273,109 +277,11 @@ def run_targets(search: TargetSearch, plan, execute: Callable[[list[dict]], list
         elif row["search"] == "bandwidth" and (row["model"], metric) in brackets:
             lo, hi = brackets[(row["model"], metric)]
             ids = pair(row["model"], rate_ov(lo))  # already run: a grid point or a bisection midpoint
-            row.update(threshold=lo * preset_link.bits_per_transfer, threshold_next_gbps=hi * preset_link.bits_per_transfer,
+            row.update(threshold=one_lane_gbps(lo), threshold_next_gbps=one_lane_gbps(hi),
                        gain_at_threshold=gains(ids)[metric], run_ids=" ".join(ids))
         elif row["search"] == "snn_timesteps" and (row["model"], metric, row["target"]) in tbrackets:
             lo, hi = tbrackets[(row["model"], metric, row["target"])]
             ids, below = snn_vs_snap(row["model"], hi), snn_vs_snap(row["model"], lo)  # both already run
             row.update(threshold=float(hi), gain_at_threshold=gains(ids)[metric], snn_timesteps_below=lo,
                        gain_below=gains(below)[metric], run_ids=" ".join((*ids, below[0])))
-    table = pd.DataFrame(out)
-    return [rows[s["run_id"]] for s in plan.specs if s["run_id"] in new], table, scan_df
-
-
-def _fmt(x: float, unit: str) -> str:
-    if not math.isfinite(x):
-        return "unreachable"
-    return f"{x:.3g} {unit}"
-
-
-def targets_sentences(table: pd.DataFrame, gbps_range: tuple[float, float], pj_range: tuple[float, float]) -> list[str]:
-    """What the table says, one bullet per search, measured (no claim without a row behind it)."""
-    out = []
-    lo_g, hi_g = gbps_range
-    lo_e, hi_e = pj_range
-    for pw in LINK_POWER:
-        e = table[(table["search"] == "energy_per_bit") & (table["link_power"] == pw)]
-        if not len(e):
-            continue
-        inside = e[e["threshold"] <= hi_e]
-        per = ", ".join(f"{r.model} {_fmt(r.threshold, 'pJ/bit')} (limit {r.limit:.3g}x)" for r in e.itertuples())
-        out.append(f"- Energy {PAPER_TARGETS['energy']}x vs ANN-only by link energy per bit, {pw} links: {per}; "
-                   f"within the presets' {lo_e:g}-{hi_e:g} pJ/bit in {len(inside)}/{len(e)} models.")
-    for metric in ("latency", "energy"):
-        b = table[(table["search"] == "bandwidth") & (table["metric"] == f"{metric}_gain_vs_ann")]
-        if not len(b):
-            continue
-        per = ", ".join(
-            f"{r.model} {'<= ' + _fmt(r.threshold, 'Gb/s') if r.reached else 'not reached'} (max {r.limit:.3g}x)"
-            for r in b.itertuples())
-        inside = b[b["reached"] & (b["threshold"] >= lo_g)]
-        out.append(f"- {metric.capitalize()} {PAPER_TARGETS[metric]}x vs ANN-only by link bandwidth (one lane, "
-                   f"always-on): {per}; at a bandwidth the presets offer ({lo_g:g}-{hi_g:g} Gb/s per direction) in "
-                   f"{len(inside)}/{len(b)} models.")
-    for metric, target in SNN_TARGETS:
-        t = table[(table["search"] == "snn_timesteps") & (table["metric"] == f"{metric}_gain_vs_snn")
-                  & (table["target"] == target)]
-        if not len(t):
-            continue
-        what = "break-even (gain 1)" if target == 1.0 else f"{target}x"
-        per = ", ".join(f"{r.model} {int(r.threshold) if r.reached else 'not within the grid'}" for r in t.itertuples())
-        out.append(f"- {metric.capitalize()} {what} vs SNN-only: SNN-only needs at least this many timesteps for SNAP "
-                   f"to get there: {per}.")
-    return out
-
-
-def targets_figure(path, table: pd.DataFrame, scan: pd.DataFrame, gbps_range: tuple[float, float],
-                   pj_range: tuple[float, float]):
-    """Left: latency and energy gain vs link bandwidth (grid runs). Middle: energy gain vs pJ/bit from the
-    closed form, with the runs it rests on; the presets' ranges shaded. Right: gains over SNN-only vs the
-    timesteps SNN-only needs (grid runs). The paper's figures dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 4.8))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (m, g) in enumerate(scan[scan["search"] == "snn_timesteps"].groupby("model", sort=False)):
-        c = colors[i % len(colors)]
-        ax3.plot(g["snn_timesteps"], g["energy_gain_vs_snn"], "-o", ms=3, color=c, label=m)
-        ax3.plot(g["snn_timesteps"], g["latency_gain_vs_snn"], ":", color=c)
-    ax3.axhline(1.0, color="k", lw=0.8)
-    ax3.axhline(PAPER_TARGETS["energy"], ls="--", color="k", lw=1, label="paper 5.3x / 15.2x")
-    ax3.axhline(PAPER_TARGETS["latency"], ls="--", color="k", lw=1)
-    ax3.set(xscale="log", yscale="log", xlabel="timesteps SNN-only needs", ylabel="gain vs SNN-only (solid energy, dotted latency)",
-            title="SNAP gain vs SNN-only timesteps")
-    ax3.legend(fontsize=7)
-    for i, (m, g) in enumerate(scan[scan["search"] == "bandwidth"].groupby("model", sort=False)):
-        c = colors[i % len(colors)]
-        ax1.plot(g["link_gbps"], g["latency_gain_vs_ann"], "-o", ms=3, color=c, label=f"{m} latency")
-        ax1.plot(g["link_gbps"], g["energy_gain_vs_ann"], ":", color=c)
-    ax1.axhline(PAPER_TARGETS["latency"], ls="--", color="k", lw=1, label="paper 15.2x latency")
-    ax1.axvspan(*gbps_range, color="0.85", zorder=0, label="link presets")
-    ax1.set(xscale="log", yscale="log", xlabel="link bandwidth per direction (Gb/s)",
-            ylabel="gain vs ANN-only (solid latency, dotted energy)", title="SNAP gain vs link bandwidth")
-    ax1.legend(fontsize=7)
-    e = table[table["search"] == "energy_per_bit"].dropna(subset=["ann_energy_per_pj_per_bit"])
-    styles = {"always-on": ":", "power-managed": "--", "gated-ideal": "-"}
-    finite = e["threshold"][np.isfinite(e["threshold"]) & (e["threshold"] > 0)]
-    xs = np.logspace(-2, math.ceil(math.log10(max(1e3, finite.max() if len(finite) else 1e3))) + 1, 300)
-    for i, (m, g) in enumerate(e.groupby("model", sort=False)):
-        c = colors[i % len(colors)]
-        for r in g.itertuples():
-            y = (r.ann_energy_at_0_pj + xs * r.ann_energy_per_pj_per_bit) / (r.snap_energy_at_0_pj + xs * r.snap_energy_per_pj_per_bit)
-            ax2.plot(xs, y, styles.get(r.link_power, "-"), color=c, label=m if r.link_power == "gated-ideal" else None)
-            if math.isfinite(r.threshold) and r.threshold > 0:
-                ax2.plot([r.threshold], [r.gain_at_threshold], "o", color=c, ms=4)
-    for pw, ls in styles.items():  # a key for the line styles
-        ax2.plot([], [], ls, color="k", label=f"{pw} links")
-    ax2.axhline(PAPER_TARGETS["energy"], ls="--", color="k", lw=1, label="paper 5.3x energy")
-    ax2.axvspan(*pj_range, color="0.85", zorder=0, label="link presets")
-    ax2.set(xscale="log", yscale="log", xlabel="link energy (pJ/bit)", ylabel="energy gain vs ANN-only",
-            title="SNAP energy gain vs link pJ/bit (dots: check runs)")
-    ax2.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return pd.DataFrame(out), scan_df
