@@ -172,6 +172,11 @@ class Encoding(Strict):
                 out.append(fixed * samples + per * nnz[a:b].sum(axis=0))
         return np.asarray(out, dtype=np.int64)
 
+    def unfit(self, n_neurons: int) -> tuple[str, str] | None:
+        """``(field, why)`` when this encoding cannot carry frames of ``n_neurons`` (an address field too
+        narrow for the neurons), else None; the workload checks every boundary with it."""
+        return None
+
     # --- presentation --------------------------------------------------------------------------------
 
     def with_precision(self, precision_bits: int) -> "Encoding":
@@ -250,6 +255,12 @@ class Aer(Encoding):
         mask = self.multicast_destinations if self.multicast_destinations > 1 else 0
         return 0, address + self.timestamp_bits + (self.value_bits or 0) + mask
 
+    def unfit(self, n_neurons):
+        need = max(1, _ceil_log2(n_neurons))
+        if self.address_bits is not None and self.address_bits < need:
+            return "address_bits", f"{self.address_bits} bits cannot address {n_neurons} neurons (needs {need})"
+        return None
+
 
 class Csr(Encoding):
     """Compressed sparse rows: a row length per frame, a column index (and value) per spike."""
@@ -264,6 +275,15 @@ class Csr(Encoding):
         count = self.count_bits if self.count_bits is not None else max(1, _ceil_log2(n + 1))
         index = self.index_bits if self.index_bits is not None else max(1, _ceil_log2(n))
         return f * count, index + (self.value_bits or 0)
+
+    def unfit(self, n_neurons):
+        need = max(1, _ceil_log2(n_neurons))
+        if self.index_bits is not None and self.index_bits < need:
+            return "index_bits", f"{self.index_bits} bits cannot index {n_neurons} neurons (needs {need})"
+        need = max(1, _ceil_log2(n_neurons + 1))
+        if self.count_bits is not None and self.count_bits < need:
+            return "count_bits", f"{self.count_bits} bits cannot count up to {n_neurons} spikes a frame (needs {need})"
+        return None
 
 
 class Rate(Encoding):
@@ -317,7 +337,10 @@ class Rle(Encoding):
         np.subtract(idx[1:], idx[:-1] + 1, out=gaps[1:])
         starts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
         gaps[starts] = idx[starts] - rows[starts] * n
-        esc = gaps // escape
+        if escape >= n:  # no gap (at most n - 1 zeros) reaches the escape token: also keeps 2**r - 1 in int64
+            esc = np.zeros_like(gaps)
+        else:
+            esc = gaps // escape
         hit = np.flatnonzero(esc)
         escapes = np.bincount(rows[hit], weights=esc[hit], minlength=n_frames).astype(np.int64)
         return ((k + escapes) * r + k * (self.value_bits or 0)).reshape(lead)

@@ -6,13 +6,53 @@ importing the config package.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
-__all__ = ["Strict"]
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = ["Strict", "INT64_MAX", "int64_overflow"]
+
+INT64_MAX = 2**63 - 1
+"""The largest integer an input may hold: results are tables of 64-bit columns (Parquet, numpy)."""
+
+
+def int64_overflow(value: Any) -> int | None:
+    """The first integer in ``value`` (a scalar, or nested lists, tuples and dict keys and values) that does
+    not fit a signed 64-bit integer, or None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int):
+            if not -INT64_MAX - 1 <= v <= INT64_MAX:
+                return v
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return None
 
 
 class Strict(BaseModel):
     """Base for every config model: frozen, no unknown keys, no coercion of scalars (``"16"`` is not 16,
-    ``true`` is not 1, ``16`` is not ``"16"``; an int is a valid float)."""
+    ``true`` is not 1, ``16`` is not ``"16"``; an int is a valid float), finite numbers only (``.inf`` and
+    ``.nan`` are refused) and integers that fit 64 bits (a results column can hold them)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _fits_int64(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and "Any" in str(field.annotation):
+            return value  # a free-form field: whoever reads it checks its values (e.g. sweep axes)
+        big = int64_overflow(value)
+        if big is not None:
+            if big is value:  # pydantic's message adds "; got VALUE"
+                raise PydanticCustomError("int64", "must fit a 64-bit integer (at most {limit})", {"limit": INT64_MAX})
+            raise PydanticCustomError("int64", "{value} does not fit a 64-bit integer (at most {limit})",
+                                      {"value": big, "limit": INT64_MAX})
+        return value

@@ -43,7 +43,7 @@ def test_all_problems_reported_at_once_with_line_and_path():
 
 def test_duplicate_key_is_an_error_with_its_line():
     msgs = problems_of(DATA / "bad_duplicate.yaml")
-    assert msgs == [f"{DATA / 'bad_duplicate.yaml'}:7: link.rate_gtps: duplicate key (each key may appear once)"]
+    assert msgs == [f"{DATA / 'bad_duplicate.yaml'}:7: axes.link.rate_gtps: duplicate key (each key may appear once)"]
 
 
 def test_zip_length_mismatch_names_the_axes():

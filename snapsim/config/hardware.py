@@ -279,6 +279,11 @@ class HardwareConfig(Strict):
             for cid in self.mapping:
                 if not 0 <= cid < n:
                     raise ValueError(f"mapping: chiplet {cid} is outside the package (0..{n - 1})")
+        for i, edge in enumerate(self.links):  # adjacency in the topology: snapsim.config.load.validate_hardware
+            a, b = edge.between
+            if a == b or not (0 <= a < n and 0 <= b < n):
+                raise ValueError(f"links.{i}.between must join two different chiplets of the package (0..{n - 1}); "
+                                 f"got [{a}, {b}]")
         return self
 
     def chiplet_config(self, cid: int) -> ChipletConfig:

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 
 from ..errors import ConfigError, Problem
 from ..resources import HWCONFIGS
+from ..topology import Topology
 from .hardware import ChipletConfig, HardwareConfig, LinkConfig
-from .problems import validate_model
+from .problems import problem_at, validate_model
 from .sweep import SPECIAL_AXES, SweepSpec, load_sweep
 from .workload import WorkloadConfig
 from .yamlio import Origins, load_yaml
@@ -37,6 +38,7 @@ __all__ = [
     "load_chiplet",
     "resolve_hardware_dict",
     "resolve_hardware_with_overrides",
+    "validate_hardware",
     "load_workload_dict",
     "expect_kind",
     "validate_model",
@@ -62,14 +64,17 @@ _MODELS: dict[str, type[BaseModel]] = {
 
 
 def _find_preset(name: str, group: str, base_file: str) -> Path | None:
-    base = Path(base_file).parent
-    if name.endswith((".yaml", ".yml")) or "/" in name:
-        p = (base / name).resolve()
-        return p if p.is_file() else None
-    for d in (base / group, base.parent / group, base, SHIPPED_HWCONFIGS / group):
-        p = d / f"{name}.yaml"
-        if p.is_file():
-            return p
+    try:
+        base = Path(base_file).parent
+        if name.endswith((".yaml", ".yml")) or "/" in name:
+            p = (base / name).resolve()
+            return p if p.is_file() else None
+        for d in (base / group, base.parent / group, base, SHIPPED_HWCONFIGS / group):
+            p = d / f"{name}.yaml"
+            if p.is_file():
+                return p
+    except (OSError, ValueError):  # a name the file system cannot hold (NUL byte, too long, a loop)
+        return None
     return None
 
 
@@ -265,11 +270,40 @@ def resolve_hardware_with_overrides(
     return data, origins
 
 
+#: Packages larger than this are not checked for links: entries between non-neighbours (building their
+#: topology to check would itself be the cost; the run's estimate refuses packages that large anyway).
+LINK_CHECK_MAX_CHIPLETS = 100_000
+
+
+def validate_hardware(data: Any, origins: Origins, file: str) -> HardwareConfig:
+    """A resolved hardware mapping validated by the model, then the rules that need the topology: each
+    ``links:`` entry must name an edge of the topology (its link replaces that edge's), once."""
+    hw = validate_model(HardwareConfig, data, origins, file)
+    if not hw.links or hw.topology.n_chiplets > LINK_CHECK_MAX_CHIPLETS:
+        return hw
+    adj = Topology(hw.topology).adj
+    problems, seen = [], {}
+    for i, edge in enumerate(hw.links):
+        a, b = edge.between
+        key = (min(a, b), max(a, b))
+        if b not in adj[a]:
+            problems.append(problem_at(origins, file, f"links.{i}.between",
+                                       f"chiplets {a} and {b} are not neighbours in the {hw.topology.kind} topology "
+                                       "(a links: entry replaces the link of an existing edge)"))
+        elif key in seen:
+            problems.append(problem_at(origins, file, f"links.{i}.between",
+                                       f"edge [{a}, {b}] is already given by links.{seen[key]} (each edge once)"))
+        seen.setdefault(key, i)
+    if problems:
+        raise ConfigError(problems)
+    return hw
+
+
 def load_hardware(path: str | Path, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
     data, origins, file = _read(path)
     expect_kind(data, origins, file, "hardware")
     data, origins = resolve_hardware_with_overrides(data, origins, file, overrides)
-    return validate_model(HardwareConfig, data, origins, file)
+    return validate_hardware(data, origins, file)
 
 
 def load_workload_dict(data: Any, origins: Origins, file: str) -> WorkloadConfig:
@@ -309,16 +343,19 @@ def expect_kind(data: Any, origins: Origins, file: str, kind: str) -> None:
 def validate_file(path: str | Path) -> str:
     """Validate any snapsim YAML file by its ``kind``; returns the kind. Raises ConfigError."""
     data, origins, file = _read(path)
-    kind = data.get("kind") if isinstance(data, dict) else None
+    raw_kind = data.get("kind") if isinstance(data, dict) else None
+    kind = raw_kind if isinstance(raw_kind, str) else None  # a list or mapping is no kind (and unhashable)
     if kind == "sweep":
         validate_sweep_file(path)
         return kind
     if kind not in _MODELS:
         line = origins.get("kind", (file, 1))[1]
-        raise ConfigError([Problem(file, line, "kind", f"must be one of hardware, workload, link, chiplet, sweep; got {kind!r}")])
+        raise ConfigError([Problem(file, line, "kind", f"must be one of hardware, workload, link, chiplet, sweep; got {raw_kind!r}")])
     if kind == "hardware":
         data, origins = resolve_hardware_dict(data, origins, file)
-    validate_model(_MODELS[kind], data, origins, file)
+        validate_hardware(data, origins, file)
+    else:
+        validate_model(_MODELS[kind], data, origins, file)
     return kind
 
 

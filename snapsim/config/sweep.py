@@ -27,6 +27,7 @@ import pydantic
 from pydantic import Field
 
 from ..errors import ConfigError, Problem
+from ..schema import INT64_MAX
 from .hardware import Strict
 from .problems import locate, problem_at, pydantic_problems
 from .yamlio import Origins, load_yaml
@@ -192,6 +193,17 @@ def _scalar_kind(v: Any) -> str | None:
     return None
 
 
+def _unstorable(v: Any) -> str | None:
+    """Why a number cannot be a value of a results column (a 64-bit integer or a finite float), or None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and not -INT64_MAX - 1 <= v <= INT64_MAX:
+        return f"{v} does not fit a 64-bit integer (at most {INT64_MAX})"
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"{v} is not a finite number"
+    return None
+
+
 def _check_values(name: str, values: list[Any], file: str, origins: Origins, path: str) -> list[Problem]:
     problems = []
     kinds = set()
@@ -200,6 +212,8 @@ def _check_values(name: str, values: list[Any], file: str, origins: Origins, pat
         if k is None:
             problems.append(problem_at(origins, file, f"{path}.{i}",
                                        f"axis values must be numbers, strings or booleans; got {v!r}"))
+        elif _unstorable(v):
+            problems.append(problem_at(origins, file, f"{path}.{i}", f"axis value {_unstorable(v)}"))
         else:
             kinds.add(k)
     if len(kinds) > 1:
@@ -245,6 +259,9 @@ def _parse_range(name: str, raw: dict, combine: str, file: str, origins: Origins
         problems.append(problem_at(origins, file, rpath, f"range must be [lo, hi] with lo < hi; got [{lo:g}, {hi:g}]"))
     elif ra.scale == "log" and lo <= 0:
         problems.append(problem_at(origins, file, rpath, f"a log-scale range must be positive; got [{lo:g}, {hi:g}]"))
+    elif ra.integer and not (-INT64_MAX - 1 <= math.ceil(lo) and math.floor(hi) <= INT64_MAX):
+        problems.append(problem_at(origins, file, rpath, f"an integer range must fit 64-bit integers; got "
+                                                         f"[{lo:g}, {hi:g}]"))
     elif ra.integer and math.ceil(lo) > math.floor(hi):
         problems.append(problem_at(origins, file, rpath,
                                    f"an integer range must contain an integer; got [{lo:g}, {hi:g}]"))

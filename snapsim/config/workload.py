@@ -16,7 +16,11 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, Pos
 from ..encoding import Bitmap, EncodingSpec
 from .hardware import IntKey, Precision, Strict
 
-__all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
+__all__ = ["MAX_STAGES", "StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
+
+
+MAX_STAGES = 100_000
+"""Most stages a workload may expand into (a network of 100k layers is far beyond any real model)."""
 
 
 class StageConfig(Strict):
@@ -102,6 +106,9 @@ class WorkloadConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "WorkloadConfig":
+        expanded = sum(s.repeat for s in self.stages)
+        if expanded > MAX_STAGES:  # checked before expanding them (repeat: 1e9 would fill the memory)
+            raise ValueError(f"stages expand to {expanded:,} stages (with repeat); at most {MAX_STAGES:,} are supported")
         names = [s.name for s in self.expanded_stages()]
         if len(set(names)) != len(names):
             raise ValueError("stage names (after repeat expansion) must be unique")
@@ -122,6 +129,12 @@ class WorkloadConfig(Strict):
         for b in self.boundaries:
             if not 0 <= b < n_b:
                 raise ValueError(f"boundaries: index {b} is not a boundary (0..{n_b - 1})")
+        parts = self.partitions()
+        for b in range(n_b):  # each boundary's encoding must fit the neurons that cross it
+            unfit = self.boundary_spec(b).encoding.unfit(parts[b][-1].live_elements)
+            if unfit is not None:
+                where = f"boundaries.{b}" if b in self.boundaries else "boundary"
+                raise ValueError(f"{where}.encoding.{unfit[0]}: {unfit[1]} at boundary {b}")
         return self
 
     def expanded_stages(self) -> list["Stage"]:
