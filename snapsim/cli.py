@@ -29,8 +29,15 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (``snapsim run: error: ...``) and exit code 2, like every other refusal."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snapsim",
         description="Simulate chiplet packages with die-to-die links: ANN-only, SNN-only and SNAP designs.",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError", "ManifestError"]
+__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError", "ManifestError", "EstimateError"]
 
 
 class SnapsimError(Exception):
@@ -50,3 +50,9 @@ class TraceError(SnapsimError):
 class ManifestError(ConfigError, TraceError):
     """Problems in a trace manifest (or in a boundary declared for one), all reported at once, each with
     file, line and dotted path like any config problem; it is also a :class:`TraceError`."""
+
+
+class EstimateError(SnapsimError):
+    """A run refused before it starts: its cost estimate passes a limit (the message gives the estimate
+    and the option that lifts the limit), or it needs more than snapsim can represent (simulated time
+    beyond the 2^62 ps clock, a message of more than 2^62 bits)."""

@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .energy import ENERGY_PARTS
+from .errors import SnapsimError
 
-__all__ = ["RunResult", "format_comparison", "write_parquet"]
+__all__ = ["RunResult", "format_comparison", "write_parquet", "strict_json", "dumps_strict", "check_out_path",
+           "write_atomic"]
+
+NON_FINITE_KEY = "non_finite"
+"""Where strict JSON says which numbers were not finite (each is null in place)."""
+
+
+def strict_json(obj: Any) -> tuple[Any, dict[str, str]]:
+    """``obj`` with every non-finite float replaced by None, and ``{dotted path: "inf"|"-inf"|"nan"}`` of
+    what was replaced (JSON has no NaN or Infinity)."""
+    reasons: dict[str, str] = {}
+
+    def walk(v: Any, path: str) -> Any:
+        if isinstance(v, float) or isinstance(v, np.floating):
+            f = float(v)
+            if math.isfinite(f):
+                return f
+            reasons[path] = "nan" if f != f else ("inf" if f > 0 else "-inf")
+            return None
+        if isinstance(v, dict):
+            return {k: walk(x, f"{path}.{k}" if path else str(k)) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x, f"{path}.{i}" if path else str(i)) for i, x in enumerate(v)]
+        if isinstance(v, np.integer):
+            return int(v)
+        return v
+
+    return walk(obj, ""), reasons
+
+
+def dumps_strict(obj: Any, **kw: Any) -> str:
+    """Strict JSON of ``obj``: non-finite numbers are null, and a mapping gains a ``non_finite`` field
+    naming each of them with its reason (``{"energy_pj_per_inf": "inf"}``)."""
+    clean, reasons = strict_json(obj)
+    if reasons and isinstance(clean, dict):
+        clean[NON_FINITE_KEY] = reasons
+    return json.dumps(clean, allow_nan=False, **kw)
 
 _SCALARS = (
     "mode",
@@ -45,7 +86,7 @@ class RunResult:
 
     def to_json(self, full: bool = True) -> str:
         d = self.data if full else {k: v for k, v in self.data.items() if k not in ("config", "counts")}
-        return json.dumps(d, indent=2, sort_keys=True)
+        return dumps_strict(d, indent=2, sort_keys=True)
 
     def flat(self) -> dict:
         """One row: scalar metrics, energy parts per inference, analytical bounds."""
@@ -90,13 +131,50 @@ class RunResult:
         return "\n".join(lines)
 
 
+def check_out_path(path: str | Path, overwrite: bool = False, flag: str = "--out") -> Path:
+    """Check before any work that ``path`` can be written: its directory exists and takes a new file, and
+    it is not an existing file unless ``overwrite``. Raises SnapsimError naming ``flag``."""
+    path = Path(path)
+    if path.is_dir():
+        raise SnapsimError(f"{flag} {path}: is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise SnapsimError(f"{flag} {path}: the file exists (pass --overwrite to replace it)")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SnapsimError(f"{flag} {path}: directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise SnapsimError(f"{flag} {path}: cannot write in {parent}: {exc.strerror or exc}") from None
+    return path
+
+
+def write_atomic(path: str | Path, write) -> None:
+    """``write(tmp_path)`` into a temporary file beside ``path``, flushed, then renamed over it: a reader
+    sees the old file or the whole new one, never a part. OSError becomes a one-line SnapsimError."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SnapsimError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def write_parquet(results: list["RunResult"], path: str | Path) -> None:
-    """One row per result (its flat metrics) plus the resolved configs as JSON."""
+    """One row per result (its flat metrics) plus the resolved configs as JSON, written atomically."""
     import pandas as pd
 
     df = pd.DataFrame([r.flat() for r in results])
     df["config_json"] = [json.dumps(r.data["config"], sort_keys=True) for r in results]
-    df.to_parquet(path, index=False)
+    write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def _ns(x: float) -> str:

@@ -13,16 +13,19 @@ from .config.load import (
     expect_kind,
     resolve_hardware_dict,
     resolve_hardware_with_overrides,
+    validate_hardware,
     validate_model,
 )
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
 from .engine import Simulation
+from .errors import EstimateError
+from .estimate import DEFAULT_LIMITS, Estimate, Limits, check_structure, estimate
 from .payload import PayloadModel, StatisticalPayload
 from .plan import Plan
 from .results import RunResult
 
-__all__ = ["Prepared", "simulate", "payload_for"]
+__all__ = ["Prepared", "simulate", "payload_for", "plan_and_estimate"]
 
 
 def payload_for(plan: Plan, seed: int, trace=None, trace_cache=None) -> PayloadModel:
@@ -38,6 +41,22 @@ def payload_for(plan: Plan, seed: int, trace=None, trace_cache=None) -> PayloadM
     return trace_payload_for(trace, plan)
 
 
+def plan_and_estimate(hw: HardwareConfig, workload: WorkloadConfig, mode: str, fidelity: str = "fast",
+                      trace=None, limits: Limits | None = None, files: tuple[str, str] = ("", "")) -> tuple[Plan, Estimate]:
+    """The plan of a run and its cost estimate (:mod:`snapsim.estimate`), checked against ``limits``
+    before anything large is built; raises :class:`~snapsim.errors.EstimateError` naming ``files``
+    (hardware, workload) when the run is refused."""
+    structure = check_structure(hw, workload, fidelity, limits, *files)
+    try:
+        plan = Plan.build(hw, workload, mode)
+    except EstimateError as exc:  # a derived time beyond the clock: say which run
+        structure.mode = mode
+        raise EstimateError(f"{structure.where()}{exc}") from None
+    est = estimate(plan, fidelity, trace=trace, structure=structure)
+    est.check(limits)
+    return plan, est
+
+
 def simulate(
     hw: HardwareConfig,
     workload: WorkloadConfig,
@@ -47,9 +66,12 @@ def simulate(
     trace: str | None = None,
     trace_cache=None,
     probe=None,
+    limits: Limits | None = None,
+    files: tuple[str, str] = ("", ""),
 ) -> RunResult:
-    """One run: plan, payload model (statistical, or a replay of ``trace``), simulation."""
-    plan = Plan.build(hw, workload, mode)
+    """One run: plan, cost estimate (refused when it passes ``limits``; never when the run needs more than
+    snapsim can represent), payload model (statistical, or a replay of ``trace``), simulation."""
+    plan, _est = plan_and_estimate(hw, workload, mode, fidelity, trace, limits, files)
     payload = payload_for(plan, seed, trace, trace_cache)
     result = Simulation(plan, payload, seed=seed, fidelity=fidelity, probe=probe).run()
     if trace is not None:
@@ -64,10 +86,11 @@ def simulate(
 class Prepared:
     """Hardware and workload files read, presets resolved and the trace opened once; picklable."""
 
-    def __init__(self, hardware: str, workload: str, trace: str | None = None):
+    def __init__(self, hardware: str, workload: str, trace: str | None = None, limits: Limits | None = DEFAULT_LIMITS):
         self.hardware_file = str(hardware)
         self.workload_file = str(workload)
         self.trace = None if trace is None else str(trace)
+        self.limits = limits  # every run is refused when its estimate passes these (None: no limit)
         hw_data, hw_origins = load_yaml(hardware)
         expect_kind(hw_data, hw_origins, self.hardware_file, "hardware")
         self._hw_raw = (hw_data, hw_origins)
@@ -84,18 +107,19 @@ class Prepared:
             raise TraceError(f"{self.trace}: trace directory not found")
 
     @classmethod
-    def load(cls, hardware: str, workload: str, trace: str | None = None) -> "Prepared":
-        return cls(hardware, workload, trace)
+    def load(cls, hardware: str, workload: str, trace: str | None = None,
+             limits: Limits | None = DEFAULT_LIMITS) -> "Prepared":
+        return cls(hardware, workload, trace, limits)
 
     def hardware(self, overrides: Mapping[str, Any] | None = None) -> HardwareConfig:
         if overrides and any(k.endswith(".preset") for k in overrides):  # a preset swap re-resolves
             data, origins = resolve_hardware_with_overrides(*self._hw_raw, self.hardware_file, overrides)
-            return validate_model(HardwareConfig, data, origins, self.hardware_file)
+            return validate_hardware(data, origins, self.hardware_file)
         data, origins = self._hw
         origins = dict(origins)
         if overrides:
             data = apply_overrides(data, origins, overrides, "override")
-        return validate_model(HardwareConfig, data, origins, self.hardware_file)
+        return validate_hardware(data, origins, self.hardware_file)
 
     def workload(self, overrides: Mapping[str, Any] | None = None) -> WorkloadConfig:
         data, origins = self._wl
@@ -114,12 +138,23 @@ class Prepared:
         hw_overrides: Mapping[str, Any] | None = None,
         workload_overrides: Mapping[str, Any] | None = None,
         trace: str | None = None,
+        probe=None,
     ) -> RunResult:
         trace = trace if trace is not None else self.trace
         return simulate(
             self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, trace,
-            trace_cache=self.trace_payload,
+            trace_cache=self.trace_payload, probe=probe, limits=getattr(self, "limits", DEFAULT_LIMITS),
+            files=(self.hardware_file, self.workload_file),
         )
+
+    def estimate(self, *, mode: str, fidelity: str = "fast", hw_overrides: Mapping[str, Any] | None = None,
+                 workload_overrides: Mapping[str, Any] | None = None, trace: str | None = None) -> Estimate:
+        """The cost estimate of one run (:mod:`snapsim.estimate`) without running it; raises
+        :class:`~snapsim.errors.EstimateError` only for what snapsim cannot represent at all."""
+        trace = trace if trace is not None else self.trace
+        _plan, est = plan_and_estimate(self.hardware(hw_overrides), self.workload(workload_overrides), mode,
+                                       fidelity, trace, None, (self.hardware_file, self.workload_file))
+        return est
 
     def trace_payload(self, plan: Plan, trace: str):
         """The replay payload model of ``plan`` from ``trace``: each trace is opened once per process, and

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.hardware import LinkConfig
-from ..units import ns_to_ticks
+from ..units import cycles_to_ticks, ns_to_ticks
 from .framing import flits_for_bits
 
 __all__ = ["LinkTiming", "FlitTimes"]
@@ -34,7 +34,7 @@ class LinkTiming:
     def from_config(cls, cfg: LinkConfig) -> "LinkTiming":
         flit_bits = cfg.flit_bytes * 8
         transfers = math.ceil(flit_bits / (cfg.lanes * cfg.bits_per_transfer))
-        t_flit = max(1, int(math.ceil(transfers * 1000.0 / cfg.rate_gtps - 1e-9)))
+        t_flit = max(1, cycles_to_ticks(transfers, cfg.rate_gtps))  # whole unit intervals, rounded up to a tick
         lat = ns_to_ticks(cfg.phy_latency_ns)
         clat = lat if cfg.credit_latency_ns is None else ns_to_ticks(cfg.credit_latency_ns)
         sleep = None if cfg.sleep_after_idle_ns is None else ns_to_ticks(cfg.sleep_after_idle_ns)
