@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..errors import SnapsimError
@@ -61,6 +60,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     i.add_argument("--container", choices=("safetensors", "npz"), default="safetensors")
     i.add_argument("--shard-samples", type=int, default=4096, metavar="N")
     i.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    i.add_argument("--max-memory-gib", type=float, default=None, metavar="G",
+                   help="refuse an import whose estimated memory passes G GiB (default 4)")
     p.set_defaults(func=_main)
     return p
 
@@ -108,8 +109,9 @@ def _stats(args: argparse.Namespace) -> int:
             "precision_bits": args.precision_bits,
             "boundaries": rows,
         }
-        json.dump(out, sys.stdout, indent=2)
-        print()
+        from ..results import dumps_strict
+
+        print(dumps_strict(out, indent=2))
         return 0
     model = m["model"]
     fw = " ".join(x for x in (model.get("framework"), model.get("framework_version")) if x)
@@ -146,8 +148,13 @@ def _import(args: argparse.Namespace) -> int:
     from ..trace.importers import import_array, import_events
 
     dst = [d.strip() for d in args.dst.split(",") if d.strip()]
+    from ..estimate import DEFAULT_LIMITS
+
+    limit = DEFAULT_LIMITS.memory_gib if args.max_memory_gib is None else args.max_memory_gib
+    if not limit > 0:
+        raise SnapsimError(f"--max-memory-gib: must be a positive number; got {limit}")
     common = dict(boundary=args.boundary, src=args.src, dst=dst, model=args.model, container=args.container,
-                  shard_samples=args.shard_samples, overwrite=args.overwrite)
+                  shard_samples=args.shard_samples, overwrite=args.overwrite, max_memory_gib=limit)
     if args.shard_samples < 1:
         raise SnapsimError(f"--shard-samples must be >= 1; got {args.shard_samples}")
     if args.npy:

@@ -5,7 +5,11 @@
   chunks of ``shard_samples`` (``.npy`` files are memory-mapped).
 - :func:`import_events`: spikes from an AER event table with columns ``t, b, neuron``
   (``.csv`` with an optional header naming the columns, or an integer ``.npy`` of shape [E, 3]).
-- :func:`convert`: copy a trace to another container bit for bit (data stays packed).
+- :func:`convert`: copy a trace to another container bit for bit (data stays packed); every shard's
+  checksum is verified as it is read, so a modified shard is refused, never given fresh checksums.
+
+An import whose memory estimate (the dense buffer of one shard, the event table) passes
+``max_memory_gib`` is refused before anything is read or written (:class:`~snapsim.errors.EstimateError`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..dtypes import UnknownDtype, from_numpy
-from ..errors import TraceError
+from ..errors import EstimateError, TraceError
+from ..estimate import DEFAULT_LIMITS, format_bytes
 from .reader import open_trace
 from .writer import TraceWriter
 
@@ -37,6 +42,14 @@ def parse_layout(text: str | Sequence[str], label: str = "--layout") -> list[str
     if len(dims) < 2 + ("T" in dims):
         raise TraceError(f"{label}: needs at least one feature dimension besides T and B; got {text!r}")
     return dims
+
+
+def _check_memory(label: str, need: float, what: str, max_memory_gib: float) -> None:
+    """Refuse an import whose estimated memory passes ``max_memory_gib`` (one line naming the option)."""
+    if need > max_memory_gib * (1 << 30):
+        raise EstimateError(f"{label}: refused by its estimate: the import needs ~{format_bytes(need)} of memory "
+                            f"({what}); over the memory limit of {max_memory_gib:g} GiB (raise it with "
+                            f"--max-memory-gib {max(1, int(-(-need // (1 << 30))))}, or lower --shard-samples)")
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -69,6 +82,7 @@ def import_array(
     shard_samples: int = 4096,
     metrics: dict | None = None,
     overwrite: bool = False,
+    max_memory_gib: float = DEFAULT_LIMITS.memory_gib,
 ) -> Path:
     """Write a one-boundary trace from an array whose axes are named by ``layout``.
 
@@ -96,6 +110,10 @@ def import_array(
     partitions = list(dict.fromkeys([src, *dst]))
     b_axis = dims.index("B")
     n_samples = arr.shape[b_axis]
+    per_sample = arr.dtype.itemsize * int(np.prod(arr.shape, dtype=object)) // max(1, n_samples)
+    _check_memory(label, 3.0 * per_sample * min(n_samples, shard_samples),
+                  f"{min(n_samples, shard_samples):,} samples of {per_sample:,} bytes per shard, copied to time-major "
+                  "and packed", max_memory_gib)
     with TraceWriter(
         out, model=model, framework=framework, partitions=partitions, timesteps=timesteps,
         container=container, shard_samples=shard_samples, metrics=metrics, overwrite=overwrite,
@@ -166,9 +184,20 @@ def import_events(
     shard_samples: int = 4096,
     metrics: dict | None = None,
     overwrite: bool = False,
+    max_memory_gib: float = DEFAULT_LIMITS.memory_gib,
 ) -> Path:
     """Write a one-boundary spike trace from events (t, b, neuron); every event must be in range and unique."""
     label = str(events) if isinstance(events, (str, Path)) else "events"
+    for name, value in (("neurons", neurons), ("timesteps", timesteps), ("samples", samples),
+                        ("shard_samples", shard_samples)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 2**62:
+            raise TraceError(f"{label}: {name} must be an integer from 1 to 2^62; got {value!r}")
+    dense = int(timesteps) * min(int(samples), int(shard_samples)) * int(neurons)
+    table_bytes = (Path(events).stat().st_size * 12 if isinstance(events, (str, Path)) and Path(events).is_file()
+                   else np.asarray(events).size * 8 * 4)
+    _check_memory(label, 2.0 * dense + table_bytes,
+                  f"a shard of {timesteps:,} timesteps x {min(samples, shard_samples):,} samples x {neurons:,} neurons "
+                  "as dense spikes, and the event table", max_memory_gib)
     if isinstance(events, (str, Path)):
         table, first_line = load_events(events)
     else:
@@ -177,9 +206,6 @@ def import_events(
     def where(r: int) -> str:
         return f"{label}:{first_line + r}" if first_line is not None else f"{label}: event {r}"
 
-    for name, value in (("neurons", neurons), ("timesteps", timesteps), ("samples", samples)):
-        if value < 1:
-            raise TraceError(f"{label}: {name} must be >= 1; got {value}")
     for col, (name, limit, opt) in enumerate(
         (("t", timesteps, "timesteps"), ("b", samples, "samples"), ("neuron", neurons, "neurons"))
     ):

@@ -45,7 +45,6 @@ A manifest of this version (1.0) has no unknown keys outside ``model``, ``partit
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config.problems import locate, pydantic_problems
-from ..config.yamlio import load_yaml_text
+from ..config.yamlio import MAX_BYTES, MAX_JSON_BYTES, load_json_text, load_yaml_text, read_text
 from ..dtypes import DTYPES, STORAGE_NAMES, UnknownDtype, logical as logical_dtype
 from ..errors import ConfigError, ManifestError, Problem
 
@@ -182,9 +181,9 @@ Positive = Annotated[int, Field(ge=1, le=_INT64_MAX)]
 
 
 class _Section(BaseModel):
-    """A manifest section: strict scalars (no "16" for 16, no true for 1), closed."""
+    """A manifest section: strict scalars (no "16" for 16, no true for 1), finite numbers, closed."""
 
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class _OpenSection(_Section):
@@ -211,7 +210,7 @@ class ShardEntry(_Section):
     file: str = Field(description="Shard file, relative to the trace directory")
     samples: Annotated[tuple[Count, Count], pydantic.Strict(False)] = Field(description="[start, stop)")
     bytes: Count = Field(description="File size in bytes (checked on open)")
-    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="Checksum of the file (checked on read)")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Checksum of the file (checked before its data is first read)")
 
 
 class Packing(_Section):
@@ -473,7 +472,7 @@ def parse_manifest(data: Any, file: str, text: str | None = None) -> ParsedManif
 def _with_lines(problems: list[Problem], file: str, text: str | None) -> list[Problem]:
     """The problems located at their lines: ``text`` is read again, by the strict YAML reader (JSON is YAML
     1.2), only now that there is something to report."""
-    if text is None:
+    if text is None or len(text) > MAX_BYTES:  # a huge manifest: the problems without their lines
         return problems
     try:
         _, origins = load_yaml_text(text, file)
@@ -483,46 +482,15 @@ def _with_lines(problems: list[Problem], file: str, text: str | None) -> list[Pr
                                                    pr.cross_field) for pr in problems]
 
 
-class _Refused(Exception):
-    """JSON that the json module accepts but a manifest may not hold: ``(key, token, message)``."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Refused(key, json.dumps(key), "duplicate key (each key may appear once)")
-            seen.add(key)
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise _Refused("", name, f"not valid JSON: {name} is not a JSON number (values must be finite)")
-
-
 def read_manifest(path: str | Path) -> ParsedManifest:
-    """Read and check ``manifest.json``; raises :class:`ManifestError` (a TraceError) naming file and line."""
+    """Read and check ``manifest.json`` through the input gate (UTF-8, size, depth, duplicate keys,
+    finite numbers); raises :class:`ManifestError` (a TraceError) naming file and line."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestError([Problem(file, None, "", f"not valid JSON (not UTF-8 text: byte {exc.start})")]) from None
-    except OSError as exc:
-        raise ManifestError([Problem(file, None, "", f"cannot read: {exc.strerror}")]) from None
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise ManifestError([Problem(file, exc.lineno, "", f"not valid JSON ({exc.msg}, column {exc.colno})")]) from None
-    except _Refused as exc:
-        key, token, message = exc.args
-        if key:
-            try:
-                load_yaml_text(text, file)  # names the line of the duplicate key
-            except ConfigError as yaml_exc:
-                if any("duplicate key" in pr.message for pr in yaml_exc.problems):
-                    raise ManifestError(yaml_exc.problems) from None
-        line = text[: text.find(token)].count("\n") + 1 if token in text else None
-        raise ManifestError([Problem(file, line, key, message)]) from None
+        text = read_text(path, MAX_JSON_BYTES, what="manifest")
+        data = load_json_text(text, file, what="JSON")
+    except ManifestError:
+        raise
+    except ConfigError as exc:
+        raise ManifestError(exc.problems) from None
     return parse_manifest(data, file, text)

@@ -1,12 +1,17 @@
 """Reading traces: ``open_trace`` checks the manifest and every shard header, then reads lazily.
 
 Opening is cheap (headers only): schema and version, partitions and boundaries, shard sizes (a
-truncated shard is caught here), tensor presence, dtypes and shapes. :meth:`Trace.validate` also
-reads all data: checksums, spike padding bits, NaN/Inf in activations and the recorded statistics.
+truncated shard is caught here), tensor presence, dtypes and shapes; the manifest and every shard must be
+regular files inside the trace directory (a symbolic link that leads out of it is refused). Every read
+of a shard's data first checks its sha256 against the manifest (once per process for each state of the
+file, :func:`snapsim.trace.store.verify_sha256`), so ``run``, ``stats`` and ``convert`` never use a
+modified shard. :meth:`Trace.validate` also reads all data: checksums (always recomputed), spike padding
+bits, NaN/Inf in activations and the recorded statistics.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,7 +22,7 @@ from .bitpack import padding_clean, unpack_spikes
 from .dtypes import decode
 from .manifest import MANIFEST_NAME, BoundaryInfo, ShardInfo, read_manifest
 from .stats import new_stats, non_finite
-from .store import ShardReader, file_sha256
+from .store import ShardReader, verify_sha256
 
 __all__ = ["Trace", "open_trace"]
 
@@ -41,6 +46,7 @@ class Trace:
             raise TraceError(f"{p}: no such trace directory")
         if not mfile.is_file():
             raise TraceError(f"{mfile}: missing (not a trace directory, or the writer was not closed)")
+        self._inside(mfile, "manifest")
         parsed = read_manifest(mfile)
         self.manifest: dict[str, Any] = parsed.data
         self.container = parsed.container
@@ -55,7 +61,16 @@ class Trace:
 
     # ------------------------------------------------------------------------------------- checking
 
+    def _inside(self, path: Path, what: str) -> None:
+        """Refuse ``path`` unless it is a regular file whose real location is in the trace directory."""
+        real, home = os.path.realpath(path), os.path.realpath(self.path)
+        if os.path.dirname(real) != home:
+            raise TraceError(f"{path}: the {what} is a symbolic link to {real}, outside the trace directory (refused)")
+        if os.path.exists(real) and not os.path.isfile(real):
+            raise TraceError(f"{path}: the {what} is not a regular file")
+
     def _check_shard(self, index: int, shard: ShardInfo) -> ShardReader:
+        self._inside(self.path / shard.file, "shard")
         reader = ShardReader(self.path / shard.file, self.container, shard.bytes)
         label = reader.label
         hdr = reader.header
@@ -84,8 +99,7 @@ class Trace:
     def validate(self) -> None:
         """Read everything: checksums, spike padding, finite activations, recorded statistics."""
         for shard in self.shards:
-            if shard.sha256 is not None and file_sha256(self.path / shard.file) != shard.sha256:
-                raise TraceError(f"{self.path / shard.file}: sha256 differs from the manifest (modified shard)")
+            verify_sha256(self.path / shard.file, shard.sha256, cached=False)
         for b in self.boundaries:
             acc = new_stats(b)
             for shard, stored in self.iter_shards(b.name):
@@ -118,6 +132,8 @@ class Trace:
         return self._by_name[name]
 
     def _read_stored(self, b: BoundaryInfo, i: int, start: int | None = None, stop: int | None = None) -> np.ndarray:
+        shard = self.shards[i]
+        verify_sha256(self.path / shard.file, shard.sha256)  # every read path: run, stats, convert, validate
         arr = self._readers[i].read(b.tensor, start, stop, 1 if b.has_time else 0)
         if b.kind == "activation":
             bad = non_finite(arr, b.logical_dtype)
