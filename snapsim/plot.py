@@ -228,6 +228,13 @@ def plot_pareto(
         raise SnapsimError(f"directions must be two of 'min'/'max' (for x and y); got {directions!r}")
     xv = _numeric(df, x)
     yv = _numeric(df, y)
+    for col, vals in ((x, xv), (y, yv)):
+        finite = vals[np.isfinite(vals)]
+        with np.errstate(over="ignore", invalid="ignore"):
+            span = float(finite.max() - finite.min()) if finite.size else 0.0
+        if not np.isfinite(span):
+            raise SnapsimError(f"column {col!r} spans [{finite.min():.3g}, {finite.max():.3g}]: wider than a plot axis "
+                               "can show; drop the extreme rows (--where) or use a log axis")
     for flag, col, vals in ((logx, x, xv), (logy, y, yv)):
         n_bad = int((vals[~np.isnan(vals)] <= 0).sum()) if flag else 0
         if n_bad:

@@ -39,12 +39,18 @@ def test_dask_cluster_matches_local_processes(tmp_path):
     pd.testing.assert_frame_equal(comparable(load_results(tmp_path / "own.parquet")), expected)
 
 
-def test_unreachable_scheduler_is_a_user_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("snapsim.sweep.dask_backend.CONNECT_TIMEOUT_S", 1)
+def test_unreachable_scheduler_is_a_user_error(tmp_path):
+    """A refused port fails at once (no 10 s of retries) and leaves nothing behind: no results file, no
+    parts directory (issue 14)."""
+    import time
+
     spec = load_sweep(DATA / "fake_zip.yaml")
-    with pytest.raises(SnapsimError, match="cannot connect to the Dask scheduler at 'tcp://127.0.0.1:9'"):
+    t0 = time.perf_counter()
+    with pytest.raises(SnapsimError, match=r"--scheduler tcp://127.0.0.1:9: cannot connect \(Connection refused\)"):
         run_sweep(spec, tmp_path / "r.parquet", scheduler="tcp://127.0.0.1:9", evaluate=FakeEvaluator(),
                   progress=False)
+    assert time.perf_counter() - t0 < 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_cli_reads_the_scheduler_from_the_environment(tmp_path, monkeypatch, capsys):
@@ -56,4 +62,4 @@ def test_cli_reads_the_scheduler_from_the_environment(tmp_path, monkeypatch, cap
     code = main(["sweep", str(DATA / "fake_zip.yaml"), "--out", str(tmp_path / "r.parquet"),
                  "--evaluator", "sweep_helpers:fake_evaluate"])
     assert code == 2
-    assert "snapsim sweep: error: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+    assert "snapsim sweep: error: --scheduler tcp://127.0.0.1:9: cannot connect" in capsys.readouterr().err

@@ -13,6 +13,7 @@ has at most 12 levels, otherwise it highlights the 3-objective front points, col
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +27,8 @@ __all__ = ["add_parser", "read_results", "run_from_demo"]
 _MAX_BY_LEVELS = 12
 _MAX_AUTO_LABELS = 3
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+_DPI = (10, 1200)  # a 6.4 x 4.4 in figure at 1200 dpi is 7680 x 5280 pixels
+_MAX_WHERE = 20_000  # characters of a --where expression
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -67,7 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "quote dotted names with backticks: \"`link.rate_gtps` >= 16\"",
     )  # fmt: skip
     p.add_argument("--title", default=None, help="plot title")
-    p.add_argument("--dpi", type=int, default=200, help="resolution of a PNG (default: %(default)s)")
+    p.add_argument("--dpi", type=int, default=200, help=f"resolution of a PNG, {_DPI[0]} to {_DPI[1]} "
+                   "(default: %(default)s)")
     p.add_argument("-o", "--output", required=True, metavar="PLOT", help="plot file (.png, .pdf or .svg)")
     p.set_defaults(func=_main)
 
@@ -79,9 +83,18 @@ def run_from_demo(results: str, output: str, extra: Sequence[str] = ()) -> int:
     return _main(parser.parse_args(["pareto", str(results), *extra, "-o", str(output)]))
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a results table from Parquet or CSV; SnapsimError naming the file if that fails."""
+def read_results(path: str | Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """Read a results table from Parquet or CSV; SnapsimError naming the file if that fails. A sweep's
+    table that is still being written (or whose sweep was killed) is read with its finished parts
+    (:func:`snapsim.sweep.store.load_results`); ``notes`` receives a line per part skipped."""
+    from ..sweep.store import load_results_with_notes, parts_dir
+
     path = Path(path)
+    if parts_dir(path).is_dir() and path.suffix.lower() in (".parquet", ".pq"):
+        df, skipped = load_results_with_notes(path)
+        if notes is not None:
+            notes.extend(skipped)
+        return df
     if not path.is_file():
         raise SnapsimError(f"{path}: no such results file")
     suffix = path.suffix.lower()
@@ -108,6 +121,57 @@ def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = 
         raise SnapsimError(f"{path}: column {col!r} (given to {flag}) is not numeric (dtype {df[col].dtype})")
 
 
+def _where(df: pd.DataFrame, expr: str, path: Path) -> pd.DataFrame:
+    """``df.query(expr)``, every failure one line naming --where."""
+    shown = expr if len(expr) <= 80 else expr[:77] + "..."
+    if len(expr) > _MAX_WHERE:
+        raise SnapsimError(f"--where: the expression has {len(expr):,} characters (at most {_MAX_WHERE:,})")
+    try:
+        kept = df.query(expr)
+    except RecursionError:
+        raise SnapsimError(f"--where {shown!r}: too deeply nested for pandas to evaluate; split it or use isin "
+                           "(e.g. \"`link.rate_gtps` in [8, 16]\")") from None
+    except (SyntaxError, NameError, KeyError, ValueError, TypeError, AttributeError, IndexError,
+            OverflowError, ZeroDivisionError, NotImplementedError, MemoryError) as exc:
+        raise SnapsimError(f"{path}: --where {shown!r} failed: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:300]}") from None
+    if not isinstance(kept, pd.DataFrame):
+        raise SnapsimError(f"--where {shown!r}: not a row filter (it must compare columns, e.g. \"mode != 'ann'\")")
+    return kept
+
+
+def _hashable(df: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists, arrays or mappings (list columns of a results table) as their text, so columns
+    can be compared, grouped and printed like any other."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype != object:
+            continue
+        cells = df[col].tolist()
+        if any(isinstance(v, (list, tuple, dict, set)) or hasattr(v, "tolist") and getattr(v, "ndim", 0) for v in cells):
+            if out is df:
+                out = df.copy()
+            out[col] = [v if isinstance(v, str) or v is None else str(v.tolist() if hasattr(v, "tolist") else v)
+                        for v in cells]
+    return out
+
+
+def _check_title(title: str) -> None:
+    """A title matplotlib can draw (math text between $...$ must parse): one line otherwise."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    FigureCanvasAgg(fig)
+    fig.text(0, 0, title)
+    try:
+        fig.canvas.draw()
+    except (ValueError, RuntimeError, KeyError, IndexError) as exc:
+        msg = " ".join(str(exc).split())
+        raise SnapsimError(f"--title {title!r}: matplotlib cannot draw it ({msg[:200]}); escape a literal $ as "
+                           "\\$") from None
+
+
 def _auto_labels(front: pd.DataFrame, exclude: set[str]) -> list[str]:
     """Swept parameters (dotted column names) whose value differs along the front."""
     cols = [c for c in front.columns if isinstance(c, str) and "." in c and c not in exclude]
@@ -121,8 +185,15 @@ def _main(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in _PLOT_SUFFIXES:
         raise SnapsimError(f"{out}: the plot file must end in {', '.join(_PLOT_SUFFIXES)}")
+    if not _DPI[0] <= args.dpi <= _DPI[1]:
+        raise SnapsimError(f"--dpi: must be from {_DPI[0]} to {_DPI[1]}; got {args.dpi}")
+    if args.title:
+        _check_title(args.title)
     csv_path = out.with_suffix(".csv")
-    df = read_results(path)
+    skipped: list[str] = []
+    df = _hashable(read_results(path, skipped))
+    for note in skipped:
+        print(f"warning: {note}", file=sys.stderr)
     n_rows = len(df)
 
     _require(df, path, args.x, "--x", numeric=True)
@@ -141,10 +212,7 @@ def _main(args: argparse.Namespace) -> int:
             notes.append(f"{int((~ok).sum())} with status != 'ok'")
         df = df[ok]
     if args.where:
-        try:
-            kept = df.query(args.where)
-        except (SyntaxError, NameError, KeyError, ValueError, TypeError, AttributeError) as exc:
-            raise SnapsimError(f"{path}: --where {args.where!r} failed: {type(exc).__name__}: {exc}") from None
+        kept = _where(df, args.where, path)
         if len(kept) != len(df):
             notes.append(f"{len(df) - len(kept)} by --where")
         df = kept
@@ -182,12 +250,18 @@ def _main(args: argparse.Namespace) -> int:
         df, args.x, args.y, color=color, label=label, logx=args.logx, logy=args.logy,
         directions=(args.x_dir, args.y_dir), by=by, title=args.title, highlight=highlight,
     )  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from ..results import write_atomic
+
     try:
-        fig.savefig(out, dpi=args.dpi)
-        front.sort_values([args.x, args.y], kind="stable").to_csv(csv_path, index=False)
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SnapsimError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+        raise SnapsimError(f"-o {out}: cannot create {out.parent}: {exc.strerror or exc}") from None
+    try:
+        write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=args.dpi, format=out.suffix.lower()[1:]))
+    except (ValueError, RuntimeError, OverflowError, MemoryError) as exc:  # e.g. math text in a column name
+        msg = " ".join(str(exc).split())
+        raise SnapsimError(f"-o {out}: matplotlib cannot draw the plot ({type(exc).__name__}: {msg[:200]})") from None
+    write_atomic(csv_path, lambda tmp: front.sort_values([args.x, args.y], kind="stable").to_csv(tmp, index=False))
 
     dropped = f" (dropped {', '.join(notes)})" if notes else ""
     objs = ", ".join(f"{c} ({d})" for c, d in objectives.items())

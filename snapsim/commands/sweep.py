@@ -34,6 +34,12 @@ def add_parser(subparsers) -> None:
                    help=f"Dask scheduler tcp://HOST:PORT, or 'local' for a 2-process cluster on this machine "
                         f"(default: ${ENV_SCHEDULER} if set, else local processes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when not on a terminal)")
+    p.add_argument("--dry-run", action="store_true", help="print the sweep's cost estimate (from its points' "
+                   "estimates) and exit without running")
+    p.add_argument("--max-wall-s", type=float, default=None, metavar="S",
+                   help="a point whose estimated wall time passes S seconds fails without running (default 600)")
+    p.add_argument("--max-memory-gib", type=float, default=None, metavar="G",
+                   help="a point whose estimated memory passes G GiB fails without running (default 4)")
     p.add_argument("--evaluator", metavar="MODULE:NAME", help=argparse.SUPPRESS)
     p.set_defaults(func=_main)
 
@@ -61,12 +67,23 @@ def default_out(name: str) -> Path:
 def _main(args: argparse.Namespace) -> int:
     from ..sweep import load_sweep, run_sweep
 
+    from ..estimate import DEFAULT_LIMITS, Limits
+    from ..sweep.runner import estimate_sweep
+
+    limits = Limits(DEFAULT_LIMITS.wall_s if args.max_wall_s is None else args.max_wall_s,
+                    DEFAULT_LIMITS.memory_gib if args.max_memory_gib is None else args.max_memory_gib)
+    for flag, value in (("--max-wall-s", limits.wall_s), ("--max-memory-gib", limits.memory_gib)):
+        if not value > 0:
+            raise SnapsimError(f"{flag}: must be a positive number (inf lifts the limit); got {value}")
     spec = load_sweep(args.sweep_file)
+    if args.dry_run:
+        print("\n".join(estimate_sweep(spec, limits)))
+        return 0
     evaluate = _load_evaluator(args.evaluator) if args.evaluator else None
     out = Path(args.out) if args.out else default_out(spec.name)
     scheduler = args.scheduler or os.environ.get(ENV_SCHEDULER) or None
     summary = run_sweep(spec, out, workers=args.workers, scheduler=scheduler, evaluate=evaluate,
-                        progress=False if args.no_progress else None)
+                        progress=False if args.no_progress else None, limits=limits)
     print(summary.format())
     return summary.exit_code
 

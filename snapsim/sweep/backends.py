@@ -13,7 +13,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
+import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ __all__ = [
     "failed_rows",
     "one_line",
     "run_chunk_with",
+    "watch_parent",
 ]
 
 Evaluate = Callable[[dict[str, Any]], Mapping[str, Any]]
@@ -161,8 +165,31 @@ class InlineBackend:
 _WORKER_EVALUATE: Evaluate | None = None
 
 
+def watch_parent() -> bool:
+    """In a worker process: exit as soon as the process that started the pool dies (even by SIGKILL), so no
+    worker outlives its sweep. A daemon thread waits on ``multiprocessing.parent_process().sentinel``, which
+    every start method provides (the pipe or handle the parent holds: forkserver, spawn and fork alike; a
+    forkserver then exits by itself once its workers are gone, and the resource tracker after it). Returns
+    False when there is no parent to watch (not a multiprocessing child)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return False
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        try:
+            multiprocessing.connection.wait([sentinel])
+        except OSError:
+            pass
+        os._exit(1)  # the parent is gone: nobody will read what this worker computes
+
+    threading.Thread(target=watch, name="snapsim-parent-watch", daemon=True).start()
+    return True
+
+
 def _init_worker(evaluate: Evaluate) -> None:
     global _WORKER_EVALUATE
+    watch_parent()
     _WORKER_EVALUATE = evaluate
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, SnapsimError
+from ..progress import progress_enabled
 from .backends import Backend, Chunk, Evaluate, InlineBackend, LostChunk, ProcessBackend, failed_rows
 from .spec import SweepSpec, base_digest, check_axes, point_hash, split_point
 from .store import ResultStore
@@ -50,6 +51,7 @@ __all__ = [
     "open_backend",
     "progress_enabled",
     "run_sweep",
+    "estimate_sweep",
 ]
 
 CHUNK_TARGET_S = 0.5
@@ -69,7 +71,10 @@ class PreparedEvaluator:
         self.prepared = prepared
 
     @classmethod
-    def from_spec(cls, spec: SweepSpec) -> "PreparedEvaluator":
+    def from_spec(cls, spec: SweepSpec, limits: Any = "default") -> "PreparedEvaluator":
+        """The evaluation of ``spec``'s points; each point is refused (an error row naming the estimate and
+        the option that lifts the limit) when its cost estimate passes ``limits`` (default:
+        :data:`snapsim.estimate.DEFAULT_LIMITS`; None: no limit)."""
         try:
             from ..runner import Prepared
         except ModuleNotFoundError as exc:
@@ -80,7 +85,11 @@ class PreparedEvaluator:
         if problems:
             raise ConfigError(problems)
         trace = str(spec.trace) if spec.trace is not None else None
-        ev = cls(Prepared.load(str(spec.hardware), str(spec.workload), trace))
+        if limits == "default":
+            from ..estimate import DEFAULT_LIMITS
+
+            limits = DEFAULT_LIMITS
+        ev = cls(Prepared.load(str(spec.hardware), str(spec.workload), trace, limits=limits))
         ev.base_dir = str(Path(spec.file).parent)
         return ev
 
@@ -179,15 +188,6 @@ def _drive(backend: Backend, todo: Chunk, on_rows: Callable[[list[dict[str, Any]
 # ------------------------------------------------------------------------------------------- progress
 
 
-def progress_enabled(environ: Mapping[str, str] | None = None, streams: tuple = ()) -> bool:
-    """A progress bar only on an interactive terminal: both stdout and stderr TTYs and no ``CI`` set."""
-    environ = os.environ if environ is None else environ
-    streams = streams or (sys.stdout, sys.stderr)
-    if environ.get("CI"):
-        return False
-    return all(getattr(s, "isatty", lambda: False)() for s in streams)
-
-
 def default_workers() -> int:
     """CPUs this process may use."""
     try:
@@ -213,6 +213,7 @@ class SweepSummary:
     rows: int
     other_rows: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # parts of the results set aside (wrong types)
 
     @property
     def exit_code(self) -> int:
@@ -226,6 +227,8 @@ class SweepSummary:
             + (f", {self.other_rows} of them from points not in this sweep" if self.other_rows else "") + ")",
             f"wall time: {self.wall_s:.1f} s",
         ]
+        for note in self.notes:
+            lines.append(f"warning: {note}")
         if self.failed:
             for idx, msg in self.errors[:5]:
                 lines.append(f"  point {idx}: {msg}")
@@ -292,8 +295,13 @@ class PointRunner:
                 self._backend = None
             if exc_type is None and self._store is not None:
                 if self.table is not None:  # fold this runner's parts into the main file, then tidy up
-                    self._store.consolidate(*self._last_order)
-                self._store.remove_parts_dir()
+                    try:
+                        self._store.consolidate(*self._last_order)
+                    except SnapsimError as err:  # e.g. an immutable results file: the parts stay
+                        raise SnapsimError(f"{err}; the finished points are kept in {self._store.parts} "
+                                           "(rerun the same command to fold them in)") from None
+            if self._store is not None:
+                self._store.remove_parts_dir()  # only if empty: what a failed run wrote stays for the rerun
         finally:
             if self._store is not None:
                 self._store.__exit__(exc_type, *exc)
@@ -347,9 +355,13 @@ class PointRunner:
                 nonlocal ok, failed
                 if not rows:
                     return
-                store.append(rows)
-                if store.since_consolidation >= CONSOLIDATE_EVERY:  # keeps readers and the final step quick
-                    store.consolidate(index_by_hash, column_order)
+                try:
+                    store.append(rows)
+                    if store.since_consolidation >= CONSOLIDATE_EVERY:  # keeps readers and the final step quick
+                        store.consolidate(index_by_hash, column_order)
+                except SnapsimError as err:  # no space left, no permission: stop, keep what is written
+                    raise SnapsimError(f"{err}; {skipped + ok + failed} of {len(hashes)} points are done and kept "
+                                       f"(rerun the same command to resume)") from None
                 for r in rows:
                     if r["status"] == "ok":
                         ok += 1
@@ -370,8 +382,9 @@ class PointRunner:
         self._last_order = (index_by_hash, column_order)
         other = int((~final["point_hash"].isin(index_by_hash)).sum()) if len(final) else 0
         errors.sort()
+        notes, store.notes = list(store.notes), []
         return SweepSummary(name, self.out, len(hashes), skipped, ok, failed, time.perf_counter() - t0,
-                            len(final), other, errors)
+                            len(final), other, errors, notes)
 
 
 def run_sweep(
@@ -382,16 +395,62 @@ def run_sweep(
     scheduler: str | None = None,
     evaluate: Evaluate | None = None,
     progress: bool | None = None,
+    limits: Any = "default",
 ) -> SweepSummary:
     """Run the missing points of ``spec`` into ``out_path`` (Parquet) and return a summary.
 
     ``workers``, ``scheduler`` and ``progress`` as for :class:`PointRunner`. ``evaluate``: the point
-    evaluation (default: :class:`PreparedEvaluator` of the spec, made only if a point needs running).
+    evaluation (default: :class:`PreparedEvaluator` of the spec with ``limits``, made only if a point needs
+    running).
     """
     run_points = spec.run_points()
     digest = base_digest(spec)
     hashes = [point_hash(digest, p) for p in run_points]
     column_order = list(spec.axis_names) + [c for c in ("mode", "seed", "fidelity") if c not in spec.axis_names]
-    source = {"evaluate": evaluate} if evaluate is not None else {"make_evaluate": lambda: PreparedEvaluator.from_spec(spec)}
+    source = ({"evaluate": evaluate} if evaluate is not None
+              else {"make_evaluate": lambda: PreparedEvaluator.from_spec(spec, limits)})
     with PointRunner(out_path, workers=workers, scheduler=scheduler, progress=progress, **source) as runner:
         return runner.run(run_points, hashes, name=spec.name, column_order=column_order)
+
+
+def estimate_sweep(spec: SweepSpec, limits: Any = None, max_points: int = 200) -> list[str]:
+    """The cost of a sweep from the estimates of its points (all of them, or ``max_points`` spread evenly
+    over them), as lines to print: total wall time, the largest point, and how many points pass ``limits``."""
+    from ..errors import SnapsimError as _Err
+    from ..estimate import format_bytes, format_seconds
+    from ..runner import Prepared
+
+    problems = check_axes(spec)
+    if problems:
+        raise ConfigError(problems)
+    prep = Prepared.load(str(spec.hardware), str(spec.workload), str(spec.trace) if spec.trace else None, limits=None)
+    points = spec.run_points()
+    step = max(1, len(points) // max_points)
+    sample = points[::step]
+    walls, mems, over, refused = [], [], 0, []
+    for p in sample:
+        mode, _seed, fidelity, hw, wl = split_point(p)
+        try:
+            est = prep.estimate(mode=mode, fidelity=fidelity, hw_overrides=hw, workload_overrides=wl)
+        except _Err as exc:
+            refused.append(str(exc))
+            continue
+        walls.append(est.wall_s)
+        mems.append(est.memory_bytes)
+        try:
+            est.check(limits)
+        except _Err:
+            over += 1
+    scale = len(points) / max(1, len(sample))
+    lines = [f"sweep {spec.name}: {len(points):,} points"
+             + (f" ({len(sample):,} estimated, spread evenly)" if step > 1 else "")]
+    if walls:
+        lines.append(f"  wall time  ~{format_seconds(sum(walls) * scale)} of work in all (largest point "
+                     f"~{format_seconds(max(walls))}); divide by the workers")
+        lines.append(f"  memory     ~{format_bytes(max(mems))} for the largest point, per worker")
+    if over:
+        lines.append(f"  {over} of the estimated points pass the limits and would fail (raise --max-wall-s or "
+                     "--max-memory-gib)")
+    for msg in refused[:3]:
+        lines.append(f"  refused: {msg}")
+    return lines
