@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench traces zoo docs clean
+.PHONY: install demo test fuzz bench traces zoo docs clean
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the fuzz and fault suite ten times larger than in `make test`, with a random seed (printed; rerun one with
+# `python tests/fuzz/run.py --size long --seed N`): prints its figures, exits 1 unless they meet issue 14's bar
+fuzz: install
+	$(PY) tests/fuzz/run.py --size long
 
 bench: install
 	$(VENV)/bin/snapsim bench

@@ -13,7 +13,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import SnapsimError
+from .errors import ConfigError, SnapsimError, one_line
 
 # Modules that register sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SnapsimError as exc:
-        print(f"snapsim {args.command}: error: {exc}", file=sys.stderr)
+        text = str(exc) if isinstance(exc, ConfigError) else one_line(str(exc))  # one line per problem
+        print(f"snapsim {args.command}: error: {text}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into e.g. `head`: not an error of ours
         try:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError", "ManifestError", "EstimateError"]
+__all__ = ["SnapsimError", "ConfigError", "Problem", "TraceError", "ManifestError", "EstimateError", "one_line"]
 
 
 class SnapsimError(Exception):
     """An error caused by user input; printed without traceback, exit code 2."""
 
     exit_code = 2
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks and other control characters (which a hostile key or value may
+    hold) are shown as escapes, so every problem stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        return one_line(f"{where}:{field} {self.message}")
 
 
 class ConfigError(SnapsimError):

@@ -64,6 +64,7 @@ COSTS: dict[str, float] = {
     "link_reference_bytes": 6_000,
     "chiplet_bytes": 600,
     "stage_bytes": 400,
+    "stage_s": 60e-6,  # one expanded stage: validating the workload, splitting and costing it (per run)
     "window_s": 1e-6,  # one timestep (send window) of one boundary in the plan
     "window_bytes": 160,
     "job_s": 2.5e-6,  # one FIFO server job (compute, encoder, decoder)
@@ -233,7 +234,8 @@ def check_structure(hw: "HardwareConfig", workload: "WorkloadConfig", fidelity: 
     est.memory_bytes = (links * c["link_reference_bytes" if ref else "link_bytes"] + n * c["chiplet_bytes"]
                         + stages * c["stage_bytes"] + T * c["window_bytes"] * max(1, n))
     est.parts = {_PACKAGE: links * c["link_reference_s" if ref else "link_s"],
-                 "the timesteps of each boundary": T * c["window_s"] * max(1, n)}
+                 "the timesteps of each boundary": T * c["window_s"] * max(1, n),
+                 "the stages": stages * c["stage_s"]}
     est.wall_s = c["start_s"] + sum(est.parts.values())
     est.check(limits)
     return est

@@ -19,7 +19,7 @@ from .config.load import (
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
 from .engine import Simulation
-from .errors import EstimateError
+from .errors import ConfigError, EstimateError, SnapsimError, TraceError
 from .estimate import DEFAULT_LIMITS, Estimate, Limits, check_structure, estimate
 from .payload import PayloadModel, StatisticalPayload
 from .plan import Plan
@@ -49,9 +49,11 @@ def plan_and_estimate(hw: HardwareConfig, workload: WorkloadConfig, mode: str, f
     structure = check_structure(hw, workload, fidelity, limits, *files)
     try:
         plan = Plan.build(hw, workload, mode)
-    except EstimateError as exc:  # a derived time beyond the clock: say which run
+    except (ConfigError, TraceError):
+        raise
+    except SnapsimError as exc:  # a derived time beyond the clock, a mapping or precision mismatch: say which run
         structure.mode = mode
-        raise EstimateError(f"{structure.where()}{exc}") from None
+        raise (EstimateError if isinstance(exc, EstimateError) else SnapsimError)(f"{structure.where()}{exc}") from None
     est = estimate(plan, fidelity, trace=trace, structure=structure)
     est.check(limits)
     return plan, est

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["TICKS_PER_NS", "TICKS_PER_S", "MAX_TICKS", "ns_to_ticks", "ticks_to_ns", "cycles_to_ticks"]
+__all__ = ["TICKS_PER_NS", "TICKS_PER_S", "MAX_TICKS", "ns_to_ticks", "ticks_to_ns", "cycles_to_ticks", "ceil_ticks"]
 
 TICKS_PER_NS = 1000
 TICKS_PER_S = 10**12
@@ -35,6 +35,12 @@ def ns_to_ticks(ns: float, rounding: str = "nearest") -> int:
     if rounding == "nearest":
         return _ticks(round(x) if math.isfinite(x) else x, "a time")
     raise ValueError(f"unknown rounding {rounding!r}")
+
+
+def ceil_ticks(ticks: float, what: str = "a time") -> int:
+    """A tick count computed elsewhere (a transfer's bits over a bandwidth), rounded up to a whole tick; beyond
+    :data:`MAX_TICKS` (or not finite) it is an EstimateError naming ``what``."""
+    return _ticks(math.ceil(ticks - 1e-9) if math.isfinite(ticks) else ticks, what)
 
 
 def ticks_to_ns(ticks: float) -> float:

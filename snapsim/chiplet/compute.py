@@ -22,11 +22,16 @@ class Compute:
         """Ticks for ``macs`` MACs on the array at ``precision`` (whole cycles)."""
         if macs <= 0:
             return 0
-        cycles = math.ceil(macs / self.macs_per_cycle(precision) - 1e-9)
+        cycles = _whole(macs / self.macs_per_cycle(precision))
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)
 
     def spiking_ticks(self, accumulates: float, neuron_updates: float) -> int:
         """Ticks for one timestep of spiking work: accumulate and neuron-update units run in parallel."""
         s = self.cfg.spiking
-        cycles = max(math.ceil(accumulates / s.ac_units - 1e-9), math.ceil(neuron_updates / s.neuron_units - 1e-9), 0)
+        cycles = max(_whole(accumulates / s.ac_units), _whole(neuron_updates / s.neuron_units), 0)
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)
+
+
+def _whole(cycles: float) -> float:
+    """Whole cycles (rounded up); an infinite count stays infinite, for cycles_to_ticks to refuse."""
+    return math.ceil(cycles - 1e-9) if math.isfinite(cycles) else cycles

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 from ..config.hardware import ChipletConfig
-from ..units import TICKS_PER_S
+from ..units import TICKS_PER_S, ceil_ticks
 
 __all__ = ["Memory"]
 
@@ -36,4 +34,4 @@ class Memory:
 def _transfer_ticks(bits: float, gbytes_per_s: float) -> int:
     if bits <= 0:
         return 0
-    return int(math.ceil(bits / 8 / (gbytes_per_s * 1e9) * TICKS_PER_S - 1e-9))
+    return ceil_ticks(bits / 8 / (gbytes_per_s * 1e9) * TICKS_PER_S, f"moving {bits:.3g} bits at {gbytes_per_s:g} GB/s")

@@ -111,7 +111,14 @@ class WorkloadConfig(Strict):
             raise ValueError(f"stages expand to {expanded:,} stages (with repeat); at most {MAX_STAGES:,} are supported")
         names = [s.name for s in self.expanded_stages()]
         if len(set(names)) != len(names):
-            raise ValueError("stage names (after repeat expansion) must be unique")
+            first: dict[str, int] = {}
+            for i, s in enumerate(self.stages):  # name the stage entry that repeats a name, for its line
+                for r in range(s.repeat):
+                    name = s.name if s.repeat == 1 else f"{s.name}{r}"
+                    if name in first:
+                        raise ValueError(f"stages.{i}.name: stage name {name!r} (after repeat expansion) is already "
+                                         f"used by stages.{first[name]}; names must be unique")
+                    first[name] = i
         if self.partition.after is not None:
             pos = {n: i for i, n in enumerate(names)}
             idx = []

@@ -369,7 +369,6 @@ class ResultStore:
         # in memory: the table as last consolidated, and the parts appended since (see view())
         self._base: pa.Table | None = None
         self._appended: list[pa.Table] = []
-        self._made_parts_dir = False
         self.notes: list[str] = []
         self.appended_rows = 0
 
@@ -378,13 +377,12 @@ class ResultStore:
             raise SnapsimError(f"{self.out}: is a directory; --out must name a file")
         if not self.out.parent.is_dir():
             raise SnapsimError(f"{self.out}: directory {self.out.parent} does not exist")
+        if self.parts.exists() and not self.parts.is_dir():
+            raise SnapsimError(f"{self.out}: {self.parts} is not a directory (the parts go there); move it away")
         try:
-            self._made_parts_dir = not self.parts.exists()
             self.parts.mkdir(exist_ok=True)
         except OSError as exc:
             raise SnapsimError(f"{self.out}: cannot create {self.parts}: {exc.strerror}") from None
-        if not self.parts.is_dir():
-            raise SnapsimError(f"{self.out}: {self.parts} is not a directory; move it away")
         if fcntl is not None:
             try:
                 fd = os.open(self.parts, os.O_RDONLY)
@@ -448,9 +446,11 @@ class ResultStore:
         """
         df, parts, refused, schema = _load(self.out)
         self._set_aside(refused)
+        before = list(zip(df["point_hash"], df["point_index"])) if len(df) else []
         df = _order_columns(_renumber(df, index_by_hash), column_order)
+        renumbered = before != (list(zip(df["point_hash"], df["point_index"])) if len(df) else [])
         table = _table_of(df, schema)
-        if len(df) and (parts or index_by_hash is not None or not self.out.exists()):
+        if len(df) and (parts or refused or renumbered or not self.out.exists()):
             _write_atomic(table, self.out)
         for p in parts:
             _unlink_quietly(p)

@@ -44,6 +44,10 @@ def parse_layout(text: str | Sequence[str], label: str = "--layout") -> list[str
     return dims
 
 
+MAX_SHARDS = 100_000
+"""Most shard files an import writes (a trace of more is a mistake in --samples or --shard-samples)."""
+
+
 def _check_memory(label: str, need: float, what: str, max_memory_gib: float) -> None:
     """Refuse an import whose estimated memory passes ``max_memory_gib`` (one line naming the option)."""
     if need > max_memory_gib * (1 << 30):
@@ -110,6 +114,9 @@ def import_array(
     partitions = list(dict.fromkeys([src, *dst]))
     b_axis = dims.index("B")
     n_samples = arr.shape[b_axis]
+    if -(-n_samples // shard_samples) > MAX_SHARDS:
+        raise EstimateError(f"{label}: refused by its estimate: {n_samples:,} samples in shards of {shard_samples:,} "
+                            f"make more than {MAX_SHARDS:,} shard files (raise --shard-samples)")
     per_sample = arr.dtype.itemsize * int(np.prod(arr.shape, dtype=object)) // max(1, n_samples)
     _check_memory(label, 3.0 * per_sample * min(n_samples, shard_samples),
                   f"{min(n_samples, shard_samples):,} samples of {per_sample:,} bytes per shard, copied to time-major "
@@ -192,6 +199,10 @@ def import_events(
                         ("shard_samples", shard_samples)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 2**62:
             raise TraceError(f"{label}: {name} must be an integer from 1 to 2^62; got {value!r}")
+    shards = -(-int(samples) // int(shard_samples))
+    if shards > MAX_SHARDS:
+        raise EstimateError(f"{label}: refused by its estimate: {samples:,} samples in shards of {shard_samples:,} make "
+                            f"{shards:,} shard files (at most {MAX_SHARDS:,}; raise --shard-samples)")
     dense = int(timesteps) * min(int(samples), int(shard_samples)) * int(neurons)
     table_bytes = (Path(events).stat().st_size * 12 if isinstance(events, (str, Path)) and Path(events).is_file()
                    else np.asarray(events).size * 8 * 4)

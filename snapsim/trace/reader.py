@@ -11,6 +11,7 @@ bits, NaN/Inf in activations and the recorded statistics.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterator
@@ -110,12 +111,17 @@ class Trace:
                         f"(padding bits beyond feature {b.n_features} are set)"
                     )
                 acc.update_stored(stored)
+            actual = acc.to_json()
             recorded = {k: b.stats.get(k) for k in ("nnz", "slots")}
-            actual = {k: acc.to_json()[k] for k in ("nnz", "slots")}
-            if recorded != actual:
+            if recorded != {k: actual[k] for k in ("nnz", "slots")}:
                 raise TraceError(
-                    f"{self._mlabel}: boundary {b.name!r}: stats {recorded} disagree with the data {actual}"
+                    f"{self._mlabel}: boundary {b.name!r}: stats {recorded} disagree with the data "
+                    f"{ {k: actual[k] for k in ('nnz', 'slots')} }"
                 )
+            for key, value in actual.items():  # every other statistic recorded must be the data's too
+                if key in b.stats and not _same(b.stats[key], value):
+                    raise TraceError(f"{self._mlabel}: boundary {b.name!r}: stats.{key} {b.stats[key]!r} disagrees "
+                                     f"with the data ({value!r})")
 
     # -------------------------------------------------------------------------------------- reading
 
@@ -135,6 +141,11 @@ class Trace:
         shard = self.shards[i]
         verify_sha256(self.path / shard.file, shard.sha256)  # every read path: run, stats, convert, validate
         arr = self._readers[i].read(b.tensor, start, stop, 1 if b.has_time else 0)
+        if b.kind == "spike" and not padding_clean(arr, b.n_features):  # set padding bits would count as spikes
+            raise TraceError(
+                f"{self._readers[i].label}: boundary {b.name!r}: spike tensor has non-binary data "
+                f"(padding bits beyond feature {b.n_features} are set)"
+            )
         if b.kind == "activation":
             bad = non_finite(arr, b.logical_dtype)
             if bad:
@@ -209,6 +220,17 @@ class Trace:
             f"Trace({str(self.path)!r}, model={self.manifest['model'].get('name')!r}, samples={self.n_samples}, "
             f"boundaries={[b.name for b in self.boundaries]})"
         )
+
+
+def _same(recorded: Any, actual: Any) -> bool:
+    """A recorded statistic equals the one computed from the data (floats to 1e-9)."""
+    if isinstance(actual, list):
+        return isinstance(recorded, list) and len(recorded) == len(actual) and all(map(_same, recorded, actual))
+    if actual is None or recorded is None:
+        return recorded is actual
+    if isinstance(recorded, bool) or not isinstance(recorded, (int, float)):
+        return False
+    return math.isclose(float(recorded), float(actual), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _np_storage(b: BoundaryInfo) -> np.dtype:
