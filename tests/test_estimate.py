@@ -36,6 +36,11 @@ ABUSE = [
     ("rate 1e-300", ["link.rate_gtps=1e-300"], "beyond snapsim's clock"),
     ("phy latency inf", ["link.phy_latency_ns=.inf"], "input should be a finite number"),
     ("lanes 2^64", ["link.lanes=18446744073709551616"], "must fit a 64-bit integer"),
+    ("SRAM and DRAM bandwidth 1e-300", ["chiplet.sram.capacity_mib=1e-300",
+                                        "chiplet.dram={capacity_gib: 1, bandwidth_gbytes_per_s: 1e-300, energy_pj_per_bit: 1}"],
+     "beyond snapsim's clock"),
+    ("MACs x batch beyond a float", ["workload.stages.0.macs=1e308", "workload.stream.batch=1000000000"], "beyond snapsim's clock"),
+    ("utilization 1e-300", ["chiplet.compute.utilization=1e-300"], "beyond snapsim's clock"),
 ]
 
 

@@ -134,7 +134,7 @@ def test_loading_is_linear_in_the_size_of_the_file():
 
     for make in (lambda n: "#" + "x" * n + "\nkind: link\n",
                  lambda n: "kind: link\nsources:\n" + "".join(f"  k{i}: v\n" for i in range(n // 10))):
-        small, large = best(make(40_000)), best(make(320_000))
+        small, large = best(make(24_000)), best(make(192_000))
         assert large < 4 * 8 * max(small, 1e-3), (small, large)
 
 

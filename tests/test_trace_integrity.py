@@ -250,3 +250,60 @@ def test_huge_event_import_is_refused_by_its_estimate(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "refused by its estimate" in err and "--max-memory-gib" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_import_of_too_many_shards_is_refused_at_once(tmp_path, capsys):
+    """10^12 samples in shards of 4096 would write 2.4e8 files (a hang)."""
+    ev = tmp_path / "ev.csv"
+    ev.write_text("t,b,neuron\n0,0,1\n")
+    rc = main(["trace", "import", "--out", str(tmp_path / "o"), "--boundary", "b", "--src", "a", "--dst", "c",
+               "--events", str(ev), "--neurons", "10", "--timesteps", "2", "--samples", "1000000000000"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "shard files (at most 100,000; raise --shard-samples)" in err
+
+
+def test_spike_padding_is_checked_on_every_read(tmp_path, capsys):
+    """A re-signed shard with padding bits set would count them as spikes in run and stats."""
+    from snapsim.trace.store import ShardReader, write_shard
+
+    path = tmp_path / "p.snaptrace"
+    with TraceWriter(path, model="m", partitions=["a", "b"], timesteps=2) as w:
+        w.add_boundary("s", src="a", dst=["b"], kind="spike", features=[12])
+        w.append("s", np.zeros((2, 4, 12), dtype=bool))
+    m = json.loads((path / "manifest.json").read_text())
+    shard = path / m["shards"][0]["file"]
+    reader = ShardReader(shard, "safetensors")
+    tensors = {n: reader.read_all(n).copy() for n in reader.tensors}
+    tensors["s/spikes"][..., -1] |= np.uint8(0x80)
+    m["shards"][0]["bytes"], m["shards"][0]["sha256"] = write_shard(shard, "safetensors", tensors, reader.header)
+    (path / "manifest.json").write_text(json.dumps(m))
+    for argv in (["trace", "stats", str(path)], ["trace", "convert", str(path), str(tmp_path / "c"), "--to", "npz"]):
+        assert main(argv) == 2
+        assert "padding bits beyond feature 12 are set" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
+def test_validate_checks_every_recorded_statistic(digits, capsys):
+    m = json.loads((digits / "manifest.json").read_text())
+    m["boundaries"][0]["stats"]["firing_rate"] = 0.5
+    (digits / "manifest.json").write_text(json.dumps(m))
+    assert main(["trace", "validate", str(digits)]) == 2
+    assert "stats.firing_rate 0.5 disagrees with the data" in capsys.readouterr().err
+
+
+def test_a_writer_that_cannot_close_leaves_nothing(tmp_path, capsys):
+    """convert of a manifest with no boundaries failed at close and left a half-made trace behind; such a
+    manifest is refused now, and a writer whose close fails removes what it wrote."""
+    from snapsim.errors import TraceError
+
+    with pytest.raises(TraceError, match="no boundaries were declared"):
+        with TraceWriter(tmp_path / "w", model="m", partitions=["a"], timesteps=1):
+            pass
+    assert not (tmp_path / "w").exists()
+    path = _npz_trace(tmp_path, compress=False)
+    m = json.loads((path / "manifest.json").read_text())
+    m["boundaries"] = []
+    (path / "manifest.json").write_text(json.dumps(m, indent=1))
+    assert main(["trace", "convert", str(path), str(tmp_path / "c"), "--to", "npz"]) == 2
+    assert "boundaries: list should have at least 1 item" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()

@@ -106,3 +106,15 @@ def test_preset_names_the_file_system_cannot_hold(tmp_path, capsys):
     assert len(lines) == 1 and "unknown link preset" in lines[0]
     lines = validate(tmp_path, capsys, PACKAGE.replace("link: ucie-advanced-32g", f"link: {'x' * 5000}.yaml"))
     assert len(lines) == 1 and "unknown link preset" in lines[0]
+
+
+def test_repeated_stage_names_point_at_the_stage(tmp_path, capsys):
+    text = LM.replace("  - {name: lm_head,", "  - {name: block3, macs: 1, output_shape: [4096]}\n  - {name: lm_head,")
+    lines = validate(tmp_path, capsys, text)
+    assert lines == [f"{tmp_path / 'f.yaml'}:13: stages.1.name: stage name 'block3' (after repeat expansion) is "
+                     "already used by stages.0; names must be unique"]
+
+
+def test_keys_with_control_characters_stay_one_line(tmp_path, capsys):
+    lines = validate(tmp_path, capsys, PACKAGE + '"bad\\nkey\\u0007": 1\n')
+    assert len(lines) == 1 and "bad\\nkey\\x07: unknown key" in lines[0]

@@ -263,7 +263,7 @@ class ManifestConfig(_Section):
     samples: Count = Field(description="Samples in the trace")
     shard_samples: Positive = Field(description="Samples per shard (the last may hold fewer)")
     shards: list[ShardEntry] = Field(description="The shards, contiguous along the sample axis")
-    boundaries: list[BoundaryEntry] = Field(description="The recorded boundaries")
+    boundaries: list[BoundaryEntry] = Field(min_length=1, description="The recorded boundaries (at least one)")
     metrics: dict[str, Any] = Field({}, description="Task metrics of the recorded model (accuracy, loss, ...): reported with replays")
     sparsity: dict[str, Any] = Field({}, description="How the boundary sparsity was obtained (penalty, target, ...)")
     metadata: dict[str, Any] = Field({}, description="Free provenance (script, data set, seed, ...)")

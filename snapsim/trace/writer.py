@@ -346,7 +346,11 @@ class TraceWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:  # a trace that cannot be completed leaves nothing behind
+                self.abort()
+                raise
         else:
             self.abort()
 
