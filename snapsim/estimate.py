@@ -189,10 +189,13 @@ class Estimate:
         k = max(self.parts, key=lambda key: self.parts[key])
         return f"mostly {k}"
 
-    def where(self) -> str:
-        """``FILE: `` naming the input most responsible (the hardware file when the package itself is the
-        cost, else the workload file), and the other file and the mode."""
+    def where(self, first: str | None = None) -> str:
+        """``FILE: `` naming the input most responsible (``first``: ``hardware`` or ``workload``; by default
+        the hardware file when the package itself is the cost, else the workload file), then the mode and the
+        other file."""
         package = bool(self.parts) and max(self.parts, key=lambda key: self.parts[key]) == _PACKAGE
+        if first is not None:
+            package = first == "hardware"
         first, other = (self.hardware_file, self.workload_file) if package else (self.workload_file, self.hardware_file)
         if not first:
             return ""

@@ -53,7 +53,8 @@ def plan_and_estimate(hw: HardwareConfig, workload: WorkloadConfig, mode: str, f
         raise
     except SnapsimError as exc:  # a derived time beyond the clock, a mapping or precision mismatch: say which run
         structure.mode = mode
-        raise (EstimateError if isinstance(exc, EstimateError) else SnapsimError)(f"{structure.where()}{exc}") from None
+        where = structure.where("hardware")  # clocks, rates and the mapping are the package's
+        raise (EstimateError if isinstance(exc, EstimateError) else SnapsimError)(f"{where}{exc}") from None
     est = estimate(plan, fidelity, trace=trace, structure=structure)
     est.check(limits)
     return plan, est

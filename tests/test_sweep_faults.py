@@ -7,10 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from snapsim.sweep.store import ResultStore, parts_dir
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "sweeps"
 sys.path.insert(0, str(REPO / "tests" / "fuzz"))
-from harness import processes_with_marker  # noqa: E402
+from harness import FakeService, processes_with_marker  # noqa: E402
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
@@ -223,37 +221,11 @@ def test_pareto_reads_the_finished_parts_of_an_unfinished_sweep(tmp_path, capsys
     assert "6 points from" in capsys.readouterr().out
 
 
-class _Server:
-    """A TCP service that is not a Dask scheduler: it says ``greeting`` (or nothing) to each connection."""
-
-    def __init__(self, greeting: bytes | None):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.greeting = greeting
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            if self.greeting:
-                conn.sendall(self.greeting)
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-
 @pytest.mark.parametrize("greeting", [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", b"SSH-2.0-OpenSSH_9\r\n",
                                       None], ids=["http", "ssh", "silent"])
 def test_a_non_dask_service_is_a_clean_error_and_leaves_nothing(tmp_path, greeting):
     """Before: a MemoryError (a 3 EiB allocation for a frame length read from text) or a hang."""
-    server = _Server(greeting)
+    server = FakeService(greeting)
     try:
         t0 = time.perf_counter()
         with pytest.raises(SnapsimError, match=f"--scheduler tcp://127.0.0.1:{server.port}: "):

@@ -100,16 +100,22 @@ def _npz_trace(tmp_path: Path, compress: bool) -> Path:
         w.add_boundary("x", src="a", dst=["b"], kind="activation", features=[4], logical_dtype="F32")
         w.append("x", np.zeros((8, 4), dtype=np.float32))
     if compress:
-        shard = path / "tensors-00000.npz"
-        src = zipfile.ZipFile(shard)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as out:
-            for info in src.infolist():
-                out.writestr(info.filename, src.read(info))
-        src.close()
-        shard.write_bytes(buf.getvalue())
-        _fix_manifest(path, shard)
+        _rewrite_npz(path, lambda name, data: data, zipfile.ZIP_DEFLATED)
     return path
+
+
+def _rewrite_npz(path: Path, edit, compression: int = zipfile.ZIP_STORED) -> None:
+    """Rewrite the npz shard of ``path`` with ``edit(member name, bytes)`` applied to each member, and record
+    its new size and checksum (so only the intended defect remains)."""
+    shard = path / "tensors-00000.npz"
+    with zipfile.ZipFile(shard) as src:
+        members = [(info.filename, src.read(info)) for info in src.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as out:
+        for name, data in members:
+            out.writestr(name, edit(name, data))
+    shard.write_bytes(buf.getvalue())
+    _fix_manifest(path, shard)
 
 
 def _fix_manifest(path: Path, shard: Path) -> None:
@@ -128,15 +134,7 @@ def test_compressed_npz_members_are_refused(tmp_path, capsys):
 
 def test_npz_member_larger_than_its_header_declares(tmp_path, capsys):
     path = _npz_trace(tmp_path, compress=False)
-    shard = path / "tensors-00000.npz"
-    src = zipfile.ZipFile(shard)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as out:
-        for info in src.infolist():
-            out.writestr(info.filename, src.read(info) + (b"\0" * 64 if info.filename == "x/values.npy" else b""))
-    src.close()
-    shard.write_bytes(buf.getvalue())
-    _fix_manifest(path, shard)
+    _rewrite_npz(path, lambda name, data: data + (b"\0" * 64 if name == "x/values.npy" else b""))
     assert main(["trace", "validate", str(path)]) == 2
     assert "but its .npy header declares" in capsys.readouterr().err
 
@@ -183,18 +181,8 @@ def test_hostile_safetensors_headers_are_one_line(digits, tmp_path, capsys, name
 
 def test_garbage_npy_header_is_one_line(tmp_path, capsys):
     path = _npz_trace(tmp_path, compress=False)
-    shard = path / "tensors-00000.npz"
-    src = zipfile.ZipFile(shard)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as out:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "x/values.npy":
-                data = data[:10] + b"{'descr': <built-in>, 'shape': ('8', 4)}".ljust(len(data) - 10)
-            out.writestr(info.filename, data)
-    src.close()
-    shard.write_bytes(buf.getvalue())
-    _fix_manifest(path, shard)
+    garbage = b"{'descr': <built-in>, 'shape': ('8', 4)}"
+    _rewrite_npz(path, lambda name, data: data[:10] + garbage.ljust(len(data) - 10) if name == "x/values.npy" else data)
     assert main(["trace", "stats", str(path)]) == 2
     err = capsys.readouterr().err
     assert "unreadable .npy header" in err and "Traceback" not in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 
 SUITES = ("link", "trace", "sweep", "pareto")
 
@@ -38,7 +37,9 @@ def _main(args) -> int:
         out[name] = module.run(quick=args.quick)
     if args.json:
         flat = dict(out["link"]) if names == ["link"] else out
-        print(json.dumps(flat, indent=2, sort_keys=True, default=float))
+        from ..results import dumps_strict
+
+        print(dumps_strict(flat, indent=2, sort_keys=True, default=float))
         return 0
     for name, res in out.items():
         print(f"== {name}")

@@ -26,6 +26,8 @@ from typing import Any
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from harness import get_at, paths_in, set_at
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "snapsim" / "data"
 
@@ -89,27 +91,6 @@ def _dump(data: Any) -> str:
     return buf.getvalue()
 
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, prefix + (i,))
-    return out
-
-
-def _set(data: Any, path: tuple, value: Any, delete: bool = False) -> None:
-    node = data
-    for p in path[:-1]:
-        node = node[p]
-    if delete:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
 hostile_scalar = st.one_of(
     st.sampled_from(HOSTILE_NUMBERS),
     st.sampled_from(HOSTILE_TEXT),
@@ -131,31 +112,31 @@ def structural(draw, files: list[Path]) -> Mutant:
     """Replace, delete or add one value of a shipped file."""
     source = draw(st.sampled_from(files))
     data = _plain(source_text(source))
-    paths = _paths(data)
+    paths = paths_in(data)
     action = draw(st.sampled_from(["replace", "replace", "delete", "add", "scale", "scale", "scale"]))
     if action == "add" or not paths:
         key = draw(st.sampled_from(["colour", "lanes ", "Lanes", "kind2", "sources", "0", "__class__"]))
-        parent = draw(st.sampled_from([()] + [p for p in paths if isinstance(_get(data, p), dict)]))
+        parent = draw(st.sampled_from([()] + [p for p in paths if isinstance(get_at(data, p), dict)]))
         value = draw(hostile_value)
-        _get(data, parent)[key] = value
+        get_at(data, parent)[key] = value
         how = f"add {'.'.join(map(str, parent + (key,)))} = {value!r:.60}"
     else:
         path = draw(st.sampled_from(paths))
         if action == "delete":
-            _set(data, path, None, delete=True)
+            set_at(data, path, None, delete=True)
             how = f"delete {'.'.join(map(str, path))}"
-        elif action == "scale" and isinstance(_get(data, path), (int, float)) and not isinstance(_get(data, path), bool):
-            old = _get(data, path)
+        elif action == "scale" and isinstance(get_at(data, path), (int, float)) and not isinstance(get_at(data, path), bool):
+            old = get_at(data, path)
             if isinstance(old, int):  # an integer stays an integer: the value validates and must run (or be refused)
                 factor = draw(st.sampled_from([0, -1, 2, 10, 1000, 10**6, 10**9, 10**12, 10**18, 10**20]))
             else:
                 factor = draw(st.sampled_from([0.0, -1.0, 1e-300, 1e-9, 1e3, 1e6, 1e9, 1e12, 1e300]))
             value = old * factor
-            _set(data, path, value)
+            set_at(data, path, value)
             how = f"scale {'.'.join(map(str, path))} x {factor:g}"
         else:
             value = draw(hostile_value)
-            _set(data, path, value)
+            set_at(data, path, value)
             how = f"set {'.'.join(map(str, path))} = {value!r:.60}"
     try:
         text = _dump(data)
@@ -163,13 +144,6 @@ def structural(draw, files: list[Path]) -> Mutant:
         text = source_text(source)
         how += f" (not writable: {type(exc).__name__}; original kept)"
     return Mutant(source, how, text.encode("utf-8", errors="surrogatepass"), _kind(source))
-
-
-def _get(data: Any, path: tuple) -> Any:
-    node = data
-    for p in path:
-        node = node[p]
-    return node
 
 
 def _lines(text: str) -> list[str]:

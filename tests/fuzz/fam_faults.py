@@ -13,12 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from harness import Case, Outcome, processes_with_marker, reap_marker, refusal_problems, run_cases
+from harness import Case, FakeService, Outcome, processes_with_marker, reap_marker, refusal_problems, run_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "sweeps"
@@ -318,7 +317,7 @@ class Faults:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]  # closed again: nothing listens there
         else:
-            server = _Server(greeting)
+            server = FakeService(greeting)
             port = server.port
         t0 = time.perf_counter()
         try:
@@ -373,33 +372,6 @@ def _chattr(path: Path, flag: str) -> bool:
         return subprocess.run(["chattr", flag, str(path)], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
-
-
-class _Server:
-    def __init__(self, greeting: bytes | None):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.greeting = greeting
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            if self.greeting:
-                try:
-                    conn.sendall(self.greeting)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.conns:
-            c.close()
 
 
 def run(work: Path, mem_mb: int, rounds: int = 1) -> tuple[list[Outcome], int]:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness import Case, Outcome, run_cases
+from harness import Case, Outcome, get_at, paths_in, run_cases, set_at
 
 ROOT = Path(__file__).resolve().parents[2]
 HW = str(ROOT / "hwconfigs" / "packages" / "ucie-a-2x2.yaml")
@@ -75,27 +75,6 @@ def _fix_shard(p: Path, index: int = 0) -> None:
     _write_manifest(p, m)
 
 
-def _leaves(node: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _leaves(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node[:3]):
-            out += _leaves(v, prefix + (i,))
-    return out
-
-
-def _set(data: Any, path: tuple, value: Any, delete: bool = False) -> None:
-    node = data
-    for k in path[:-1]:
-        node = node[k]
-    if delete:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
 # ------------------------------------------------------------------------------------------- damage
 
 
@@ -137,14 +116,14 @@ def judge(path: tuple, value: Any, original: Any, deleted: bool) -> str:
 def _manifest_mutations(m: dict, r: random.Random, budget: int) -> list[tuple[str, Callable[[Path], None], str]]:
     """(name, damage, how it must be treated) for hostile values at ``budget`` manifest fields, and deletions."""
     out = []
-    leaves = _leaves(m)
+    leaves = paths_in(m, max_items=3)
     for path in r.sample(leaves, min(budget, len(leaves))):
         dotted = ".".join(map(str, path))
-        original = _get(m, path)
+        original = get_at(m, path)
         if r.random() < 0.2:
             def delete(p: Path, path=path) -> None:
                 mm = _manifest(p)
-                _set(mm, path, None, delete=True)
+                set_at(mm, path, None, delete=True)
                 _write_manifest(p, mm)
             out.append((f"manifest {dotted} deleted", delete, judge(path, None, original, True)))
             continue
@@ -152,17 +131,10 @@ def _manifest_mutations(m: dict, r: random.Random, budget: int) -> list[tuple[st
 
         def damage(p: Path, path=path, value=value) -> None:
             mm = _manifest(p)
-            _set(mm, path, value)
+            set_at(mm, path, value)
             _write_manifest(p, mm)
         out.append((f"manifest {dotted} = {value!r:.30}", damage, judge(path, value, original, False)))
     return out
-
-
-def _get(data: Any, path: tuple) -> Any:
-    node = data
-    for k in path:
-        node = node[k]
-    return node
 
 
 def _raw_manifest(text_fn: Callable[[str], bytes | str]) -> Callable[[Path], None]:

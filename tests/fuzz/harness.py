@@ -26,13 +26,15 @@ import os
 import re
 import resource
 import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 MARKER = "SNAPSIM_FUZZ_CASE"
 EXIT_TRACEBACK = 70  # EX_SOFTWARE: an exception escaped the command
@@ -318,3 +320,63 @@ def run_cases(cases: Sequence[Case], jobs: int = 2, workdir: str | Path | None =
                 on_outcome(o)
         running = still
     return [results[i] for i in range(len(cases))]
+
+
+# ------------------------------------------------------------------------------------ shared fixtures
+
+
+def paths_in(node: Any, prefix: tuple = (), max_items: int | None = None) -> list[tuple]:
+    """Every key path of nested dicts and lists (the first ``max_items`` of each list)."""
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += paths_in(v, prefix + (k,), max_items)
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:max_items]):
+            out += paths_in(v, prefix + (i,), max_items)
+    return out
+
+
+def get_at(data: Any, path: tuple) -> Any:
+    node = data
+    for k in path:
+        node = node[k]
+    return node
+
+
+def set_at(data: Any, path: tuple, value: Any, delete: bool = False) -> None:
+    node = get_at(data, path[:-1])
+    if delete:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+
+
+class FakeService:
+    """A TCP service that is not a Dask scheduler: it greets each connection with ``greeting`` (or says
+    nothing), like a web server answering garbage or an SSH daemon."""
+
+    def __init__(self, greeting: bytes | None):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.greeting = greeting
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.greeting:
+                try:
+                    conn.sendall(self.greeting)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
