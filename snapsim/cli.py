@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"snapsim {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the file system refused (a missing directory, no space, no permission): one line
+        where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "a file"
+        print(one_line(f"snapsim {args.command}: error: {where}: {exc.strerror or exc}"), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

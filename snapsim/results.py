@@ -137,6 +137,8 @@ def check_out_path(path: str | Path, overwrite: bool = False, flag: str = "--out
     path = Path(path)
     if path.is_dir():
         raise SnapsimError(f"{flag} {path}: is a directory; give a file name")
+    if path.exists() and not path.is_file():
+        raise SnapsimError(f"{flag} {path}: not a regular file (a device, FIFO or socket); give a file name")
     if path.exists() and not overwrite:
         raise SnapsimError(f"{flag} {path}: the file exists (pass --overwrite to replace it)")
     parent = path.parent
@@ -154,7 +156,12 @@ def write_atomic(path: str | Path, write) -> None:
     """``write(tmp_path)`` into a temporary file beside ``path``, flushed, then renamed over it: a reader
     sees the old file or the whole new one, never a part. OSError becomes a one-line SnapsimError."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):  # never rename over /dev/null
+        raise SnapsimError(f"{path}: not a regular file (a device, FIFO, socket or symbolic link); give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SnapsimError(f"{path}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         write(tmp)

@@ -100,3 +100,32 @@ def test_json_is_strict_with_non_finite_numbers_named(capsys):
     assert data["non_finite"]["energy_pj_per_inf"] == "inf"
     rc, out, _err = run(capsys, *SMALL, "--mode", "ann,snap", "--json", "--set", "link.energy_pj_per_bit=1e308")
     assert "Infinity" not in out and json.loads(out)["non_finite"]["ann.energy_pj_per_inf"] == "inf"
+
+
+@pytest.mark.parametrize("argv", [
+    ["zoo", "rwkv-0.17b", "--parts", "2", "-o", "/proc/snapsim-nope/x.yaml"],
+    ["trace", "convert", str(ROOT / "workloads" / "traces" / "digits_snap_l0.snaptrace"), "/proc/snapsim-nope/t",
+     "--to", "npz"],
+    ["study", "snap", "--size", "small", "--out", "/proc/snapsim-nope"],
+], ids=["zoo", "trace convert", "study"])
+def test_outputs_where_nothing_can_be_written_are_one_line(capsys, argv):
+    """A destination the file system refuses gave a FileNotFoundError traceback."""
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "/proc/snapsim-nope" in err
+
+
+def test_outputs_never_replace_a_device_or_a_symlink(tmp_path, capsys):
+    """Written atomically by rename, an output over /dev/null would have replaced the device (as root)."""
+    import stat
+
+    rc, _out, err = run(capsys, *SMALL, "--out", "/dev/full", "--overwrite")
+    assert rc == 2 and "--out /dev/full: not a regular file" in err
+    table = tmp_path / "r.parquet"
+    pd.DataFrame({"latency_ns_p50": [1.0, 2.0], "energy_pj_per_inf": [2.0, 1.0]}).to_parquet(table)
+    link = tmp_path / "plot.png"
+    link.symlink_to("/dev/null")
+    assert main(["pareto", str(table), "-o", str(link)]) == 2
+    assert "not a regular file (a device, FIFO, socket or symbolic link)" in capsys.readouterr().err
+    assert link.is_symlink() and stat.S_ISCHR(Path("/dev/null").stat().st_mode)
