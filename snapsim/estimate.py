@@ -14,9 +14,11 @@ directions, each a link model in memory):
   draws, the analytical bounds' flit-by-flit recurrence of the first inference, and from these the
   simulation events, the memory and the wall time.
 
-The costs per item (:data:`COSTS`) were measured on a 2-core machine running the shipped configs
-(``tests/test_estimate.py`` checks the estimate against measured runs); a run on a slower machine may take
-a few times the printed wall time. The estimate errs on the high side.
+The costs per item (:data:`COSTS`) were measured on a 2-core machine running the shipped configs; the
+counts they multiply (jobs, message and flit hops) are checked against the engine's by
+``tests/test_estimate.py``, and ``snapsim bench --suite estimate`` prints the estimated against the measured
+wall time of shipped runs. The estimate errs on the high side; a much slower machine may take longer than
+it says.
 """
 
 from __future__ import annotations
@@ -77,9 +79,9 @@ COSTS: dict[str, float] = {
     "flit_bytes": 40,  # flit times of a message in flight (fast)
     "flit_reference_bytes": 450,  # per-flit events of a message in flight (reference)
     "message_bytes": 600,
-    "draw_s": 40e-9,  # one binomial draw of the statistical payload
+    "draw_s": 180e-9,  # one binomial draw of the statistical payload (numpy: 80-180 ns by n and p)
     "draw_bytes": 24,
-    "bernoulli_s": 9e-9,  # one Bernoulli spike of a position-dependent encoding (rle)
+    "bernoulli_s": 30e-9,  # one Bernoulli spike of a position-dependent encoding (rle), with its sizing
     "recurrence_flit_s": 1.5e-6,  # analytical bounds: the flit-by-flit recurrence of inference 0
     "recurrence_flit_bytes": 180,
     "table_entry_s": 60e-9,  # analytical bounds and payload: per message of the whole stream
@@ -234,10 +236,11 @@ def check_structure(hw: "HardwareConfig", workload: "WorkloadConfig", fidelity: 
     T = max(steps)
     est = Estimate(hardware_file=hardware_file, workload_file=workload_file, fidelity=fidelity, chiplets=n,
                    links=links, stages=stages, timesteps=T)
+    boundaries = max(1, workload.n_partitions - 1)
     est.memory_bytes = (links * c["link_reference_bytes" if ref else "link_bytes"] + n * c["chiplet_bytes"]
-                        + stages * c["stage_bytes"] + T * c["window_bytes"] * max(1, n))
+                        + stages * c["stage_bytes"] + T * c["window_bytes"] * boundaries)
     est.parts = {_PACKAGE: links * c["link_reference_s" if ref else "link_s"],
-                 "the timesteps of each boundary": T * c["window_s"] * max(1, n),
+                 "the timesteps of each boundary": T * c["window_s"] * boundaries,
                  "the stages": stages * c["stage_s"]}
     est.wall_s = c["start_s"] + sum(est.parts.values())
     est.check(limits)

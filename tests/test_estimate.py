@@ -119,3 +119,12 @@ def test_progress_bar_only_on_a_terminal_for_long_runs(monkeypatch, capsys):
     monkeypatch.setattr(progress, "progress_enabled", lambda: False)
     assert main(["run", "--hw", HW, "--workload", LM, "--set", "workload.stream.inferences=8"]) == 0
     assert calls == [8]
+
+
+def test_estimate_benchmark_reports_estimated_and_measured_wall_time():
+    from snapsim.benchmarks.estimate import run
+
+    res = run(quick=True)
+    assert len(res["cases"]) == 4
+    for case in res["cases"]:
+        assert case["estimated_s"] > 0 and case["measured_s"] > 0 and case["ratio"] > 0

@@ -40,20 +40,25 @@ def reference(tmp_path: Path, name: str = "fake_grid.yaml") -> pd.DataFrame:
     return pd.read_parquet(out)
 
 
-def test_workers_die_when_the_sweep_process_is_killed(tmp_path):
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_workers_die_when_the_sweep_process_is_killed(tmp_path, start_method):
     """SIGKILL of the main process only (not its group) used to leave the forkserver, the resource tracker
-    and the workers running until someone killed them (17 minutes observed)."""
+    and the workers running until someone killed them (17 minutes observed). Spawn is the start method
+    where there is no forkserver (macOS, Windows): its workers watch their parent the same way."""
     marker = f"orphan-test-{os.getpid()}-{time.monotonic_ns()}"
     path = [p for p in (os.environ.get("PYTHONPATH"), str(REPO), str(REPO / "tests")) if p]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path), CI="1",
                SNAPSIM_FAKE_SLEEP_S="0.3", SNAPSIM_FUZZ_CASE=marker)
     out = tmp_path / "r.parquet"
-    proc = subprocess.Popen([sys.executable, "-m", "snapsim", "sweep", str(DATA / "fake_grid.yaml"), "--out", str(out),
+    script = ("import multiprocessing, sys\n"
+              + ("multiprocessing.get_all_start_methods = lambda: ['spawn']\n" if start_method == "spawn" else "")
+              + "from snapsim.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, "sweep", str(DATA / "fake_grid.yaml"), "--out", str(out),
                              "--workers", "2", "--evaluator", "sweep_helpers:fake_evaluate"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(processes_with_marker(marker)) < 4:  # main, forkserver, 2 workers
+        while time.monotonic() < deadline and len(processes_with_marker(marker)) < 4:  # main, workers, helpers
             time.sleep(0.05)
         assert len(processes_with_marker(marker)) >= 4, "the pool never started"
         proc.kill()
