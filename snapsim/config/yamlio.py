@@ -205,19 +205,19 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
     def where(ev) -> int:
         return ev.start_mark.line + 1 if ev.start_mark is not None else 1
 
-    def place(value: Any, line: int, ev) -> str | None:
-        """Attach ``value`` (first line ``line``) to the open container; returns its dotted path."""
+    def place(value: Any, line: int) -> None:
+        """Attach ``value`` (its first line ``line``) to the open container, or make it the root."""
         nonlocal root
         if not stack:
             root = value
-            return ""
+            return
         top = stack[-1]
         if top.kind == "seq":
             path = f"{top.path}.{top.index}" if top.path else str(top.index)
             top.value.append(value)
             origins[path] = (file, line)
             top.index += 1
-            return path
+            return
         if top.key is _NO_KEY:  # a mapping key
             if isinstance(value, (dict, list)):
                 raise _refuse(file, line, "a mapping key must be a plain value (text or a number), "
@@ -226,13 +226,12 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
                 path = f"{top.path}.{value}" if top.path else str(value)
                 raise _refuse(file, line, "duplicate key (each key may appear once)", path)
             top.key, top.key_line = value, line
-            return None
+            return
         key = top.key
         path = f"{top.path}.{key}" if top.path else str(key)
         top.value[key] = value
         origins[path] = (file, top.key_line)
         top.key = _NO_KEY
-        return path
 
     def child_path(line: int) -> str:
         if not stack:
@@ -269,7 +268,7 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
                 if value == "<<" and not ev.style and stack and stack[-1].kind == "map" and stack[-1].key is _NO_KEY:
                     raise _refuse(file, where(ev), "merge key <<: merge keys are not supported in snapsim files "
                                                    "(write the keys out, or use a preset)", stack[-1].path)
-                place(value, where(ev), ev)
+                place(value, where(ev))
             elif isinstance(ev, (MappingStartEvent, SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
                     raise _refuse(file, where(ev), f"nested more than {MAX_DEPTH} levels deep", _current(stack))
@@ -279,7 +278,7 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
                                     {} if isinstance(ev, MappingStartEvent) else [], path, line))
             elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)):
                 frame = stack.pop()
-                place(frame.value, frame.line, ev)
+                place(frame.value, frame.line)
             elif isinstance(ev, StreamEndEvent):
                 break
     except MarkedYAMLError as exc:

@@ -87,8 +87,9 @@ def judge(path: tuple, value: Any, original: Any, deleted: bool) -> str:
     ``none`` (a sound trace: any command may run it)."""
     dotted = ".".join("N" if isinstance(k, int) else str(k) for k in path)
     top = dotted.split(".")[0]
-    if not deleted and type(value) is type(original) and value == original:
-        return "none"
+    same_number = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, original))
+    if not deleted and (type(value) is type(original) or same_number) and value == original:
+        return "none"  # the value it had (0 for 0.0 too)
     if top in ("metrics", "sparsity", "metadata", "run"):
         if dotted == top:
             return "none" if deleted or isinstance(value, dict) or (top == "run" and value is None) else "all"
