@@ -120,6 +120,8 @@ class Network:
         self.topology = package.topology
         self.switch = switch if switch is not None else IdealSwitch(package.transit_ticks)
         self.probe = probe if probe is not None else NullProbe()
+        self._probing = bool(self.probe.enabled)  # read once: the per-message path tests a plain attribute
+        self.route = package.route  # chiplets visited from src to dst (the package's routing)
         model = LINK_MODELS[fidelity]
         self.links: dict[tuple[int, int], DirectedLink] = {}
         for (s, d), timing in sorted(package.timing.items()):
@@ -131,9 +133,6 @@ class Network:
         self.transit_bits: dict[int, int] = {c: 0 for c in range(package.n)}
 
     # ------------------------------------------------------------------------------------------ routes
-
-    def route(self, src: int, dst: int) -> list[int]:
-        return self.package.route(src, dst)
 
     def mark_route_used(self, src: int, dst: int) -> None:
         path = self.route(src, dst)
@@ -212,7 +211,7 @@ class Network:
             if ready.n != n:
                 ready = FlitTimes(ready.last, 0, n)  # re-framed: whole message must have arrived
             starts = link.server.serve(ready)
-            if self.probe.enabled:
+            if self._probing:
                 self.probe.link_message(link.name, msg.seq, starts.first, starts.last + tm.t_flit, n, msg.payload_bits)
             if last_hop:
                 self._at(starts.last + tm.t_flit + tm.latency, 1, msg)
@@ -231,7 +230,7 @@ class Network:
             last = ready_events[-1]
             ready_events = [last] * n
         report = None
-        if self.probe.enabled:
+        if self._probing:
             first_start = [0]
 
             def report(k: int, start: int) -> None:
