@@ -107,7 +107,7 @@ def _rate_bracket(rates: np.ndarray, gains: np.ndarray, target: float) -> tuple[
 def idle_fraction(link) -> float:
     """A link's idle power as a fraction of its active power (pJ/bit x raw bandwidth): the scaling base of the
     energy and bandwidth searches, which keep that fraction while they change pJ/bit or bandwidth."""
-    return link.idle_power_mw / (link.energy_pj_per_bit * link.raw_gbps)
+    return link.idle_power_mw / link.active_power_mw
 
 
 def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, scenario_overrides: dict,
@@ -119,7 +119,6 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
     rows = runner.rows
     wl_snap = {"boundary.firing_rate": search.firing_rate, "boundary.timesteps": search.timesteps}
     stream = {"stream.inferences": inferences}
-    base_gbps = preset_link.raw_gbps
     idle_frac = idle_fraction(preset_link)
 
     def spec(model: str, mode: str, hw_ov: dict) -> dict:
@@ -130,7 +129,7 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
 
     def energy_ov(e: float, power: str) -> dict:
         # idle power follows pJ/bit by the link's own rule (LinkConfig derives it from idle_power_fraction)
-        active_mw = e * base_gbps  # pJ/bit x Gb/s = mW
+        active_mw = preset_link.model_copy(update={"energy_pj_per_bit": float(e)}).active_power_mw
         ov = {"link.energy_pj_per_bit": float(e), "link.idle_power_fraction": idle_frac}
         if power == "gated-ideal":
             ov["link.idle_power_fraction"] = 0.0
