@@ -102,6 +102,8 @@ class Encoding(Strict):
     kind: str
     #: whether sizes need the data (positions), not only non-zero counts
     data_dependent: ClassVar[bool] = False
+    #: whether the kind can carry values (an activation), not only spike presence
+    carries_values: ClassVar[bool] = True
 
     # --- when it sends -------------------------------------------------------------------------------
 
@@ -178,6 +180,19 @@ class Encoding(Strict):
         """The same encoding with its value precision replaced (kinds without one are returned as is)."""
         return self
 
+    def for_values(self, value_bits: int) -> "Encoding":
+        """This encoding carrying activation values of ``value_bits`` bits each: the value field (``dense``,
+        ``zvc``: ``precision_bits``; ``csr``, ``aer``, ``rle``: ``value_bits``) is set to it unless the config
+        gave it explicitly. Kinds that carry no values (``bitmap``, ``rate``) raise :class:`SnapsimError`."""
+        if not self.carries_values:
+            raise SnapsimError(f"encoding {self.kind}: carries no values (spike presence only)")
+        key = self._value_field
+        if key in self.model_fields_set:
+            return self
+        return self.model_copy(update={key: int(value_bits)})
+
+    _value_field: ClassVar[str] = "value_bits"
+
     def to_dict(self) -> dict[str, Any]:
         """``kind`` plus the fields that differ from the defaults (round-trips through parse_encoding)."""
         return {"kind": self.kind, **self.model_dump(exclude_defaults=True, exclude={"kind"})}
@@ -201,6 +216,7 @@ class Dense(Encoding):
 
     kind: Literal["dense"] = "dense"
     precision_bits: PositiveBits = 16
+    _value_field: ClassVar[str] = "precision_bits"
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -216,6 +232,7 @@ class Zvc(Encoding):
     kind: Literal["zvc"] = "zvc"
     precision_bits: PositiveBits = 16
     value_bits: Bits | None = None
+    _value_field: ClassVar[str] = "precision_bits"
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -229,6 +246,7 @@ class Bitmap(Encoding):
     """One bit per neuron per timestep."""
 
     kind: Literal["bitmap"] = "bitmap"
+    carries_values: ClassVar[bool] = False
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -270,6 +288,7 @@ class Rate(Encoding):
     """A spike count per neuron per window of timesteps; one message per window."""
 
     kind: Literal["rate"] = "rate"
+    carries_values: ClassVar[bool] = False
     window_steps: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = 1
     count_bits: PositiveBits | None = None
 

@@ -132,7 +132,8 @@ class Prepared:
         if ("open", trace) not in cache:
             cache[("open", trace)] = open_trace(trace)
         key = (trace, tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in plan.boundaries),
-               plan.batch)
+               plan.batch, tuple(plan.workload.partition_names()),
+               tuple(plan.workload.boundary_spec(bp.index).ann_encoding for bp in plan.boundaries))
         if key not in cache:
             cache[key] = trace_payload_for(cache[("open", trace)], plan)
         return cache[key]

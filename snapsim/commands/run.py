@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--trace", metavar="DIR", help="replay boundary tensors recorded in this trace directory")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. link.rate_gtps=16 or workload.stream.inferences=64 (repeatable)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of the summary")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the summary: one object per mode, "
+                   "keyed by mode name")
     p.add_argument("--out", metavar="FILE.parquet", help="also write one row per mode to a Parquet file")
     p.set_defaults(func=_main)
 
@@ -66,11 +67,8 @@ def _main(args) -> int:
     ]
     if args.out:
         write_parquet(results, args.out)
-    if args.json:
-        if len(results) == 1:
-            print(results[0].to_json())
-        else:
-            print(json.dumps({r.data["mode"]: r.data for r in results}, indent=2, sort_keys=True))
+    if args.json:  # keyed by mode, for one mode as for several
+        print(json.dumps({r.data["mode"]: r.data for r in results}, indent=2, sort_keys=True))
         return 0
     for r in results:
         print(r.summary())
