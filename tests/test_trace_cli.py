@@ -326,3 +326,16 @@ def test_stats_reference_is_the_recorded_precision(tmp_path, capsys):
     assert spk["reference_precision_bits"] == 32 and spk["bits_per_sample"]["dense activation (32b, 1 frame)"] == 320
     code, out, _ = _run(capsys, "trace", "stats", str(tmp_path / "t"), "--json", "--precision-bits", "8")
     assert json.loads(out)["boundaries"][0]["reference_precision_bits"] == 8
+
+
+def test_stats_flits_per_sample_use_the_framing_rule(trace_dir, capsys):
+    """With a flit payload, stats give the flits each encoding takes (the link's framing rule), and the
+    spike encodings packed over all T steps, where sparse frames share a flit."""
+    path, spikes, _ = trace_dir
+    code, out, _ = _run(capsys, "trace", "stats", str(path), "--json", "--flit-payload-bytes", "62")
+    assert code == 0
+    flits = json.loads(out)["boundaries"][0]["flits_per_sample"]
+    assert flits["aer"] == 6 and flits["bitmap"] == 6  # one 100-neuron frame per flit, whatever its size
+    assert flits["bitmap, pack=6"] == 2  # 600 bits = 75 bytes
+    per_sample = spikes.sum(axis=(0, 2)) * 7 + 6 * 7  # 7-bit addresses and a 7-bit count per frame
+    assert flits["aer, pack=6"] == pytest.approx(np.mean(-(-(-(-per_sample // 8)) // 62)))

@@ -40,6 +40,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="precision of the dense activation to compare against (default: an activation's own "
                         "recorded precision; for spikes, that of the activation recorded at the same cut, else 16)")
 
+    s.add_argument("--flit-payload-bytes", type=int, default=None, metavar="BYTES",
+                   help="also give the flits per sample on a link whose flits carry BYTES of payload (e.g. 254 "
+                        "for 256-byte flits with 2 bytes of header/CRC), and each spike encoding packed over all "
+                        "timesteps")
+
     c = sub.add_parser("convert", help="copy a trace to another container, bit for bit")
     c.add_argument("src", metavar="SRC")
     c.add_argument("dst", metavar="DST")
@@ -106,8 +111,10 @@ def _stats(args: argparse.Namespace) -> int:
 
     if args.precision_bits is not None and not 1 <= args.precision_bits <= 64:
         raise SnapsimError(f"--precision-bits must be in [1, 64]; got {args.precision_bits}")
+    if args.flit_payload_bytes is not None and args.flit_payload_bytes < 1:
+        raise SnapsimError(f"--flit-payload-bytes must be >= 1; got {args.flit_payload_bytes}")
     tr = open_trace(args.dir)
-    rows = report_encodings(tr, args.precision_bits)
+    rows = report_encodings(tr, args.precision_bits, args.flit_payload_bytes)
     m = tr.manifest
     if args.json:
         out = {
@@ -143,9 +150,12 @@ def _stats(args: argparse.Namespace) -> int:
         bits_ref = r["reference_precision_bits"]
         ref = r["features"] * bits_ref  # one dense activation per sample
         print(f"  compared with a dense {bits_ref}-bit activation: {r['reference']}")
-        print(f"  {'encoding':<36} {'bits/sample':>14} {'vs dense activation':>20}")
+        flits = r.get("flits_per_sample")
+        print(f"  {'encoding':<36} {'bits/sample':>14} {'vs dense activation':>20}"
+              + (f" {'flits/sample':>13}" if flits else ""))
         for name, bits in sorted(r["bits_per_sample"].items(), key=lambda kv: kv[1]):
-            print(f"  {name:<36} {bits:>14.1f} {bits / ref:>19.3f}x")
+            extra = f" {flits[name]:>13.2f}" if flits and name in flits else ""
+            print(f"  {name:<36} {bits:>14.1f} {bits / ref:>19.3f}x{extra}")
         if r["kind"] == "spike":
             be = r["breakeven_vs_dense"]
             print(f"  break-even vs a dense {bits_ref}-bit activation (spikes over T={r['timesteps']}):"

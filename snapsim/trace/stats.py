@@ -112,17 +112,26 @@ def default_encodings(b: BoundaryInfo, precision_bits: int, firing_rate: float) 
     return encs
 
 
-def report_encodings_for(trace, name: str, encodings: dict[str, Encoding]) -> dict[str, int]:
-    """Exact total bits of boundary ``name`` over the whole trace under each encoding (streamed).
+def report_encodings_for(trace, name: str, encodings: dict[str, Encoding],
+                         payload_bits_per_flit: int | None = None) -> dict[str, int]:
+    """Exact total bits of boundary ``name`` over the whole trace under each encoding (streamed); with
+    ``payload_bits_per_flit``, the total flits instead, each sample's messages framed on their own by the
+    link's one framing rule (:func:`snapsim.d2d.framing.flits_for_bits_array`).
 
     Each sample's frames are encoded on their own and grouped into the encoding's messages
-    (:meth:`Encoding.window_bits`: one per timestep, ``rate`` one per window). Non-zero counts come from
-    popcounts; encodings whose size depends on positions size each frame from the data, one timestep of
-    one shard at a time.
+    (:meth:`Encoding.window_bits`: one per timestep, ``rate`` one per window, ``pack`` windows per message).
+    Non-zero counts come from popcounts; encodings whose size depends on positions size each frame from
+    the data, one timestep of one shard at a time.
     """
     b = trace.boundary(name)
     n = b.n_features
     totals = {k: 0 for k in encodings}
+    if payload_bits_per_flit is not None:
+        from ..d2d.framing import flits_for_bits_array
+
+        count = lambda bits: int(flits_for_bits_array(bits, payload_bits_per_flit).sum())  # noqa: E731
+    else:
+        count = lambda bits: int(bits.sum())  # noqa: E731
     positional = {k: e for k, e in encodings.items() if e.data_dependent}
     for _, stored in trace.iter_shards(name):
         if b.kind == "spike":
@@ -134,7 +143,7 @@ def report_encodings_for(trace, name: str, encodings: dict[str, Encoding]) -> di
             nnz = np.count_nonzero(values, axis=-1).astype(np.int64)
             fbits = {k: e.frame_bits(values) for k, e in positional.items()}
         for k, e in encodings.items():
-            totals[k] += int(e.window_bits(n, nnz, fbits.get(k)).sum())
+            totals[k] += count(e.window_bits(n, nnz, fbits.get(k)))  # [messages, samples]
     return totals
 
 
@@ -168,12 +177,16 @@ def reference_precision(trace, b: BoundaryInfo, precision_bits: int | None) -> t
 DEFAULT_REFERENCE_BITS = 16
 
 
-def report_encodings(trace, precision_bits: int | None = None) -> list[dict[str, Any]]:
+def report_encodings(trace, precision_bits: int | None = None,
+                     payload_bytes_per_flit: int | None = None) -> list[dict[str, Any]]:
     """Per boundary: firing rate or zero fraction, mean bits per sample under every encoding, and
     break-even firing rates (spikes vs a dense activation; bitmap vs aer). Everything is computed from the
     data; a manifest whose recorded statistics differ is reported (``manifest_stats``), not trusted.
 
-    The dense reference is ``precision_bits`` if given, else per boundary (:func:`reference_precision`)."""
+    The dense reference is ``precision_bits`` if given, else per boundary (:func:`reference_precision`).
+    With ``payload_bytes_per_flit`` (a link's flit payload) every row also has ``flits_per_sample``: the
+    flits each encoding's messages take, and spike boundaries add their encodings packed over all T steps
+    (``pack``), where small frames share flits."""
     rows = []
     for b in trace.boundaries:
         n, T = b.n_features, b.timesteps
@@ -197,9 +210,15 @@ def report_encodings(trace, precision_bits: int | None = None) -> list[dict[str,
         row["reference_precision_bits"] = ref_bits
         row["reference"] = ref_source
         encs = default_encodings(b, ref_bits, rate)
+        if payload_bytes_per_flit is not None and b.kind == "spike" and T > 1:
+            encs.update({f"{k}, pack={T}": e.model_copy(update={"pack": T}) for k, e in list(encs.items())
+                         if e.kind != "rate"})
         totals = report_encodings_for(trace, b.name, encs)
         samples = max(trace.n_samples, 1)
         per_sample = {k: v / samples for k, v in totals.items()}
+        if payload_bytes_per_flit is not None:
+            flits = report_encodings_for(trace, b.name, encs, 8 * payload_bytes_per_flit)
+            row["flits_per_sample"] = {k: v / samples for k, v in flits.items()}
         if b.kind == "spike":
             # an ANN sends the activation once per sample; spikes go out on every timestep
             per_sample[f"dense activation ({ref_bits}b, 1 frame)"] = n * ref_bits
