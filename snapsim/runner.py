@@ -114,11 +114,12 @@ class Prepared:
         hw_overrides: Mapping[str, Any] | None = None,
         workload_overrides: Mapping[str, Any] | None = None,
         trace: str | None = None,
+        probe=None,
     ) -> RunResult:
         trace = trace if trace is not None else self.trace
         return simulate(
             self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, trace,
-            trace_cache=self.trace_payload,
+            trace_cache=self.trace_payload, probe=probe,
         )
 
     def trace_payload(self, plan: Plan, trace: str):
