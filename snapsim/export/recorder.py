@@ -145,8 +145,9 @@ class Tap:
 
     @property
     def has_time(self) -> bool:
-        """Spikes are always ``[T, B, ...]``; activations only when stacked per step (else ``[B, ...]``)."""
-        return self.kind == "spike" or self.time_mode == "stack"
+        """Spikes are always ``[T, B, ...]``; activations when stacked per step or when they are the dense
+        view of a spike tap (it has the spikes' time axis); other activations are ``[B, ...]``."""
+        return self.kind == "spike" or self.time_mode == "stack" or self.view_of is not None
 
     @property
     def n_samples(self) -> int:
