@@ -263,17 +263,13 @@ def import_array(
     kind: str | None = None,
     logical_dtype: str | None = None,
     precision_bits: int | None = None,
-    model: str = "imported",
-    framework: str = "",
-    container: str = "safetensors",
-    shard_samples: int = 4096,
-    metrics: dict | None = None,
-    overwrite: bool = False,
+    **options: Any,
 ) -> Path:
-    """Write a one-boundary trace from an array whose axes are named by ``layout`` (see :class:`ArraySource`)."""
+    """Write a one-boundary trace from an array whose axes are named by ``layout`` (see :class:`ArraySource`);
+    ``options`` (``model``, ``framework``, ``container``, ``shard_samples``, ``metrics``, ``overwrite``) as
+    for :func:`import_boundaries`."""
     source = ArraySource(boundary, src, list(dst), data, layout, kind, logical_dtype, precision_bits)
-    return import_boundaries(out, [source], model=model, framework=framework, container=container,
-                             shard_samples=shard_samples, metrics=metrics, overwrite=overwrite)
+    return import_boundaries(out, [source], **options)
 
 
 def load_events(path: str | Path) -> tuple[np.ndarray, int | None]:
@@ -321,17 +317,12 @@ def import_events(
     neurons: int,
     timesteps: int,
     samples: int,
-    model: str = "imported",
-    framework: str = "",
-    container: str = "safetensors",
-    shard_samples: int = 4096,
-    metrics: dict | None = None,
-    overwrite: bool = False,
+    **options: Any,
 ) -> Path:
-    """Write a one-boundary spike trace from events (t, b, neuron) (see :class:`EventSource`)."""
+    """Write a one-boundary spike trace from events (t, b, neuron) (see :class:`EventSource`); ``options`` as
+    for :func:`import_boundaries`."""
     source = EventSource(boundary, src, list(dst), events, neurons, timesteps, samples)
-    return import_boundaries(out, [source], model=model, framework=framework, container=container,
-                             shard_samples=shard_samples, metrics=metrics, overwrite=overwrite)
+    return import_boundaries(out, [source], **options)
 
 
 # ------------------------------------------------------------------------------------- the spec file
