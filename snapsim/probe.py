@@ -217,6 +217,12 @@ class LinkActivity:
     stalls: tuple[tuple[int, int], ...]
     asleep: tuple[int, int] | None
     wake: tuple[int, int] | None
+    t_flit: int = 0
+
+    def flit_starts(self):
+        """The start tick of every flit, from the groups."""
+        for a, _b, n in self.groups:
+            yield from range(a, a + n * self.t_flit, self.t_flit)
 
 
 class LinkEvents:
@@ -233,33 +239,38 @@ class LinkEvents:
         self._end: dict[str, int | None] = {name: None for name in self.links}
         self._wakes: dict[str, int] = {name: 0 for name in self.links}
 
-    def activity(self, link: str, seq: int, ready: np.ndarray, starts: np.ndarray) -> LinkActivity:
+    def activity(self, link: str, seq: int, ready, starts) -> LinkActivity:
         lk = self.links[link]
         t = lk.timing.t_flit
-        ready = np.asarray(ready, dtype=np.int64)
-        starts = np.asarray(starts, dtype=np.int64)
+        ready = np.asarray(ready).tolist()
+        starts = np.asarray(starts).tolist()
         prev_end = self._end[link]
         power = lk.power
         asleep = wake = None
-        lane0 = 0 if prev_end is None else prev_end
+        lane = 0 if prev_end is None else prev_end  # when the lanes are free for the next flit
         if power.wakes != self._wakes[link]:
             self._wakes[link] = power.wakes
-            head = int(ready[0])
+            head = ready[0]
             slept = 0 if prev_end is None else prev_end + power.sleep_after
             asleep, wake = (slept, head), (head, head + power.wake)
-            lane0 = max(lane0, head + power.wake)
-        lanes = np.empty_like(starts)
-        lanes[0] = lane0
-        lanes[1:] = starts[:-1] + t
-        avail = np.maximum(ready, lanes)
-        stalled = np.flatnonzero(starts > avail)
-        stalls = tuple((int(avail[k]), int(starts[k])) for k in stalled)
-        gaps = np.flatnonzero(starts[1:] != starts[:-1] + t) + 1  # a new group after each gap
-        edges = np.concatenate(([0], gaps, [len(starts)]))
-        groups = tuple((int(starts[a]), int(starts[b - 1]) + t, int(b - a)) for a, b in zip(edges[:-1], edges[1:]))
-        end = int(starts[-1]) + t
-        self._end[link] = end
-        return LinkActivity(link, seq, int(ready[0]), int(starts[0]), end, len(starts), groups, stalls, asleep, wake)
+            lane = max(lane, head + power.wake)
+        stalls, groups = [], []
+        first = prev = starts[0]
+        count = 0
+        for r, s in zip(ready, starts):
+            avail = r if r > lane else lane
+            if s > avail:  # ready, lanes free, no credit back yet
+                stalls.append((avail, s))
+            if count and s != prev + t:  # a gap: the back-to-back run ends
+                groups.append((first, prev + t, count))
+                first, count = s, 0
+            prev = s
+            count += 1
+            lane = s + t
+        groups.append((first, prev + t, count))
+        self._end[link] = lane
+        return LinkActivity(link, seq, ready[0], starts[0], lane, len(starts), tuple(groups), tuple(stalls), asleep,
+                            wake, t)
 
     def final_sleep(self, link: str, end: int) -> tuple[int, int] | None:
         """The sleep still running at ``end`` (a link with power states), or None."""

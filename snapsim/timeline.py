@@ -1,7 +1,7 @@
 """A run's timeline as a Perfetto trace (``snapsim run ... --timeline run.perfetto-trace``).
 
 :class:`TimelineProbe` is a probe (:mod:`snapsim.probe`) that streams Perfetto's protobuf trace format
-(``TracePacket``/``TrackEvent`` messages, written with the ``perfetto`` package's own protobuf bindings)
+(``TracePacket``/``TrackEvent`` messages, built with the ``perfetto`` package's own protobuf bindings)
 to a file as the run goes, so memory does not grow with the run. Open the file at ui.perfetto.dev.
 
 Tracks (one per component; a chiplet's servers are grouped under the chiplet, links under "links"):
@@ -36,15 +36,17 @@ TIME_NOTE = "timestamps are ps: 1 ns shown = 1 ps simulated"
 _SEQ = 1  # trusted packet sequence id of every packet
 
 
+_FLUSH = 4096  # packets serialized at once: a file of concatenated Trace messages is one Trace
+
+
 def _bindings():
     try:
         from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
-        from perfetto.trace_builder.proto_builder import StreamingTraceProtoBuilder
     except ImportError as exc:  # pragma: no cover - a dependency of snapsim (setup.cfg)
         from .errors import SnapsimError
 
         raise SnapsimError("--timeline needs the perfetto package (pip install perfetto)") from exc
-    return pb, StreamingTraceProtoBuilder
+    return pb
 
 
 class TimelineProbe(BaseProbe):
@@ -68,9 +70,16 @@ class TimelineProbe(BaseProbe):
     # ------------------------------------------------------------------------------------- writing
 
     def _packet(self):
-        p = self._pb.TracePacket()
+        """A new packet of the pending batch (written to the file every ``_FLUSH`` packets)."""
+        if len(self._batch.packet) >= _FLUSH:
+            self._flush()
+        p = self._batch.packet.add()
         p.trusted_packet_sequence_id = _SEQ
         return p
+
+    def _flush(self) -> None:
+        self._file.write(self._batch.SerializeToString())
+        self._batch = self._pb.Trace()
 
     def _track(self, uuid: int, name: str, parent: int | None = None, rank: int = 0) -> None:
         p = self._packet()
@@ -81,7 +90,6 @@ class TimelineProbe(BaseProbe):
             d.parent_uuid = parent
             d.sibling_order_rank = rank
         d.child_ordering = self._pb.TrackDescriptor.EXPLICIT
-        self._out.write_packet(p)
 
     def _keep(self, a: int, b: int) -> bool:
         return self.window is None or (b > self.window[0] and a < self.window[1])
@@ -115,7 +123,6 @@ class TimelineProbe(BaseProbe):
                     ann.string_value = value
                 else:
                     ann.int_value = int(value)
-            self._out.write_packet(p)
             stack.append((track, b))
         while stack:
             self._end(*stack.pop())
@@ -126,19 +133,17 @@ class TimelineProbe(BaseProbe):
         p.timestamp = b
         p.track_event.type = self._pb.TrackEvent.TYPE_SLICE_END
         p.track_event.track_uuid = track
-        self._out.write_packet(p)
 
     # --------------------------------------------------------------------------------------- hooks
 
     def begin(self, sim) -> None:
-        self._pb, Builder = _bindings()
+        self._pb = _bindings()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "wb")  # noqa: SIM115 - closed in end()
-        self._out = Builder(self._file)
+        self._batch = self._pb.Trace()
         first = self._packet()
         first.sequence_flags = self._pb.TracePacket.SEQ_INCREMENTAL_STATE_CLEARED
         first.timestamp = 0
-        self._out.write_packet(first)
         plan = sim.plan
         uuid = iter(range(1, 1 << 30))
         self.root = next(uuid)
@@ -221,6 +226,7 @@ class TimelineProbe(BaseProbe):
             sleep = self.linkev.final_sleep(link, end)
             if sleep is not None:
                 self._unit([(track, "asleep", *sleep, None, {})])
+        self._flush()
         self._file.close()
         out = {"path": str(self.path), "events": self.events, "dropped_events": self.dropped,
                "time": TIME_NOTE}

@@ -29,52 +29,53 @@ __all__ = ["TimeSeriesProbe", "Bins"]
 
 class Bins:
     """Sums over windows of ``width`` ticks, growing as needed: interval lengths split exactly across
-    windows (``add_intervals``) and point values (``add_points``)."""
+    windows (``add_interval``/``add_intervals``) and point values (``add_point``/``add_points``). Plain
+    Python lists: the probe adds a few values per event, where numpy's per-call cost would dominate."""
 
     def __init__(self, width: int):
         self.width = int(width)
-        self.values = np.zeros(64, dtype=np.float64)
-        self._full = np.zeros(65, dtype=np.float64)  # difference array: whole windows inside long intervals
+        self.values: list[float] = []
+        self._full: list[float] = []  # difference array: whole windows inside long intervals
 
     def _grow(self, top: int) -> None:
         if top >= len(self.values):
-            size = max(top + 1, 2 * len(self.values))
-            self.values = np.concatenate((self.values, np.zeros(size - len(self.values))))
-            self._full = np.concatenate((self._full, np.zeros(size + 1 - len(self._full))))
+            extra = top + 1 - len(self.values)
+            self.values.extend([0.0] * extra)
+            self._full.extend([0.0] * extra)
 
-    def add_intervals(self, a, b) -> None:
-        """Add the length of every ``[a_i, b_i)`` (ticks) to the windows it covers."""
-        a = np.atleast_1d(np.asarray(a, dtype=np.int64))
-        b = np.atleast_1d(np.asarray(b, dtype=np.int64))
-        keep = b > a
-        a, b = a[keep], b[keep]
-        if a.size == 0:
+    def add_interval(self, a: int, b: int) -> None:
+        """Add the length of ``[a, b)`` (ticks) to the windows it covers."""
+        if b <= a:
             return
         w = self.width
         ia, ib = a // w, (b - 1) // w
-        self._grow(int(ib.max()))
-        same = ia == ib
-        np.add.at(self.values, ia[same], (b - a)[same])
-        x = ~same
-        if x.any():
-            np.add.at(self.values, ia[x], ((ia[x] + 1) * w - a[x]))
-            np.add.at(self.values, ib[x], (b[x] - ib[x] * w))
-            np.add.at(self._full, ia[x] + 1, w)
-            np.add.at(self._full, ib[x], -w)
+        self._grow(ib + 1)
+        if ia == ib:
+            self.values[ia] += b - a
+            return
+        self.values[ia] += (ia + 1) * w - a
+        self.values[ib] += b - ib * w
+        self._full[ia + 1] += w
+        self._full[ib] -= w
+
+    def add_intervals(self, a, b) -> None:
+        for x, y in zip(np.atleast_1d(a).tolist(), np.atleast_1d(b).tolist()):
+            self.add_interval(int(x), int(y))
+
+    def add_point(self, t: int, v: float) -> None:
+        """Add ``v`` to the window holding tick ``t``."""
+        i = t // self.width
+        self._grow(i)
+        self.values[i] += v
 
     def add_points(self, t, v) -> None:
-        """Add ``v_i`` to the window holding tick ``t_i``."""
-        t = np.atleast_1d(np.asarray(t, dtype=np.int64))
-        if t.size == 0:
-            return
-        idx = t // self.width
-        self._grow(int(idx.max()))
-        np.add.at(self.values, idx, np.broadcast_to(np.asarray(v, dtype=np.float64), idx.shape))
+        for x in np.atleast_1d(t).tolist():
+            self.add_point(int(x), v)
 
     def totals(self, n: int) -> np.ndarray:
         """Sums of the first ``n`` windows."""
         self._grow(n)
-        return (self.values + np.cumsum(self._full)[: len(self.values)])[:n]
+        return (np.asarray(self.values) + np.cumsum(self._full))[:n]
 
 
 class _Series:
@@ -122,20 +123,23 @@ class TimeSeriesProbe(BaseProbe):
 
     def server_queued(self, server, inference, ready, start):
         if start > ready:
-            self._server(server).wait.add_intervals(ready, start)
+            self._server(server).wait.add_interval(ready, start)
 
     def server_job(self, server, inference, start, end):
-        self._server(server).busy.add_intervals(start, end)
+        self._server(server).busy.add_interval(start, end)
 
     def link_flits(self, link, seq, ready, starts):
         act = self.links.activity(link, seq, ready, starts)
         s = self.link_series.get(link)
         if s is None:
             s = self.link_series[link] = _Series(self.width, True)
-        s.busy.add_intervals([g[0] for g in act.groups], [g[1] for g in act.groups])
-        s.bits.add_points(starts, self.flit_bits[link])
+        for a, b, _n in act.groups:
+            s.busy.add_interval(a, b)
+        bits = self.flit_bits[link]
+        for t in act.flit_starts():
+            s.bits.add_point(t, bits)
         if act.start > act.ready:
-            s.wait.add_intervals(act.ready, act.start)
+            s.wait.add_interval(act.ready, act.start)
 
     def end(self, sim, start, end) -> dict:
         n = max(1, -(-end // self.width))
