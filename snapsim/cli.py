@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "snapsim.commands.trace",
     "snapsim.commands.sweep",
     "snapsim.commands.pareto",
+    "snapsim.commands.plot",
     "snapsim.commands.study",
     "snapsim.commands.zoo",
     "snapsim.commands.demo",

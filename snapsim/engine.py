@@ -26,7 +26,7 @@ from .modes import FLOWS, pipeline_bounds
 from .network import Network
 from .payload import PayloadModel, StatisticalPayload
 from .plan import MODES, Plan
-from .probe import NullProbe
+from .probe import NullProbe, with_every_hook
 from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
 
 __all__ = ["MODES", "Simulation", "FifoServer"]
@@ -70,7 +70,7 @@ class Simulation:
         self.hw, self.wl, self.mode = plan.hw, plan.workload, plan.mode
         self.seed, self.fidelity = int(seed), fidelity
         self.payload = payload
-        self.probe = probe if probe is not None else NullProbe()
+        self.probe = with_every_hook(probe) if probe is not None else NullProbe()
         self.env = network.env if network is not None else simpy.Environment()
         self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe)
         self.servers = {(c, k): FifoServer() for c in plan.chiplets for k in SERVER_KINDS}
@@ -82,6 +82,8 @@ class Simulation:
         self.inject_tick = np.zeros(N, dtype=np.int64)
         self.done_tick = np.full(N, -1, dtype=np.int64)
         self.flow = FLOWS[plan.mode](self)
+        if self.probe.enabled:
+            self.probe.begin(self)
 
     @classmethod
     def build(cls, hw: HardwareConfig, workload: WorkloadConfig, mode: str, seed: int = 0, fidelity: str = "fast",
@@ -98,6 +100,7 @@ class Simulation:
         """A job of ``ticks`` on chiplet ``chiplet``'s ``kind`` server, ready at ``ready``; returns its end."""
         start, end = self.servers[(chiplet, kind)].occupy(ready, ticks)
         if self.probe.enabled:
+            self.probe.server_queued(f"c{chiplet}.{kind}", inference, ready, start)
             self.probe.server_job(f"c{chiplet}.{kind}", inference, start, end)
         return end
 
@@ -233,4 +236,6 @@ class Simulation:
             "counts": self.counts.as_dict(),
             "cost_table": table.as_dict(),
         }
+        if self.probe.enabled:
+            result.update(self.probe.end(self, start, end) or {})
         return RunResult(result, lat_ns)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import simpy
 
 from .chiplet.switch import IdealSwitch
@@ -70,6 +71,7 @@ class Message:
     hop: int = 0
     ready: FlitTimes | None = None  # fast: flit ready times at the current hop
     ready_events: list | None = None  # reference: per-flit ready events at the current hop
+    ready_ticks: list | None = None  # reference, with an enabled probe: per-flit ready ticks at the current hop
     done_tick: int = -1
 
 
@@ -213,6 +215,7 @@ class Network:
             starts = link.server.serve(ready)
             if self._probing:
                 self.probe.link_message(link.name, msg.seq, starts.first, starts.last + tm.t_flit, n, msg.payload_bits)
+                self.probe.link_flits(link.name, msg.seq, ready.to_array(), starts.to_array())
             if last_hop:
                 self._at(starts.last + tm.t_flit + tm.latency, 1, msg)
             else:
@@ -230,15 +233,23 @@ class Network:
             last = ready_events[-1]
             ready_events = [last] * n
         report = None
+        nxt_ticks: list | None = None
         if self._probing:
-            first_start = [0]
+            starts = [0] * n
+            if ready_events is None:  # first hop: every flit ready now
+                ready_ticks = [env.now] * n
+            elif len(msg.ready_ticks) != n:  # re-framed: ready once the whole message has arrived
+                ready_ticks = [msg.ready_ticks[-1]] * n
+            else:  # filled by the previous hop as its flits start (complete before this hop's last flit)
+                ready_ticks = msg.ready_ticks
+            nxt_ticks = [0] * n
 
             def report(k: int, start: int) -> None:
-                if k == 0:
-                    first_start[0] = start
+                starts[k] = start
                 if k == n - 1:
-                    self.probe.link_message(link.name, msg.seq, first_start[0], start + tm.t_flit, n,
-                                            msg.payload_bits)
+                    self.probe.link_message(link.name, msg.seq, starts[0], start + tm.t_flit, n, msg.payload_bits)
+                    self.probe.link_flits(link.name, msg.seq, np.asarray(ready_ticks, dtype=np.int64),
+                                          np.asarray(starts, dtype=np.int64))
 
         if last_hop:
             def on_flit(k: int, start: int) -> None:
@@ -253,6 +264,7 @@ class Network:
 
             def on_flit(k: int, start: int) -> None:
                 if report is not None:
+                    nxt_ticks[k] = start + delay
                     report(k, start)
                 ev = env.timeout(start + delay - env.now)
                 target = nxt_events[k]
@@ -261,6 +273,7 @@ class Network:
                     def head(_e):
                         msg.hop += 1
                         msg.ready_events = nxt_events
+                        msg.ready_ticks = nxt_ticks
                         self._enqueue(0, msg)
                     ev.callbacks.append(head)
 

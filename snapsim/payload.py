@@ -39,12 +39,13 @@ class PayloadModel(Protocol):
 
 
 class StatisticalPayload:
-    """Spike counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep).
+    """Non-zero counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep):
+    spikes, or (ann mode) non-zero activation values at the boundary's ``activation_density``.
 
     Draws come from one generator per boundary seeded from ``(seed, boundary)``, filled for all
     inferences at construction, so results never depend on the order the engine asks in. Encodings whose
-    size depends on spike positions (``rle``) get frames of independent Bernoulli(firing_rate) spikes
-    from the same generator. Dense boundaries carry their fixed size.
+    size depends on positions (``rle``) get frames of independent Bernoulli(firing_rate) elements from the
+    same generator. A dense boundary with no zeros (density 1) carries its fixed size without a draw.
     """
 
     def __init__(self, boundaries: "tuple[BoundaryPlan, ...]", batch: int, inferences: int, seed: int):
@@ -52,7 +53,7 @@ class StatisticalPayload:
         self._spikes: list[np.ndarray] = []
         for b, bp in enumerate(boundaries):
             enc, n, T = bp.encoding, bp.neurons, bp.timesteps
-            if not bp.spiking:
+            if not bp.spiking and bp.firing_rate >= 1.0 and not enc.data_dependent:
                 nnz = np.full((T, inferences), n * batch, dtype=np.int64)
                 bits = enc.window_bits(n, nnz, samples=batch)
                 self._bits.append(np.ascontiguousarray(bits.T))

@@ -16,7 +16,7 @@ from .chiplet import Codec
 from .config.hardware import PRECISION_BITS, HardwareConfig
 from .config.workload import Stage, WorkloadConfig
 from .costs import PartitionCost, dense_cost, spiking_cost
-from .encoding import Dense, Encoding
+from .encoding import Encoding
 from .errors import SnapsimError
 from .package import Hop, Package
 
@@ -43,7 +43,7 @@ class BoundaryPlan:
     neurons: int  # per sample: the last stage's output plus any live skip tensor
     spiking: bool
     timesteps: int  # frames per sample per inference (1 for dense)
-    firing_rate: float  # spikes per neuron per timestep (spiking only)
+    firing_rate: float  # non-zero fraction: spikes per neuron per timestep, or non-zero activation values (ann)
     encoding: Encoding
     windows: tuple[tuple[int, int], ...]  # timesteps of each message (the encoding's send windows)
     hops: tuple[Hop, ...]
@@ -119,10 +119,10 @@ def _boundary(hw, wl: WorkloadConfig, mode: str, package: Package, parts, cids, 
     src, dst = cids[b], cids[b + 1]
     hops = package.hops(src, dst)
     if mode == "ann":
-        prec = spec.precision or wl.precision
-        enc = Dense(precision_bits=PRECISION_BITS[prec])
-        return BoundaryPlan(b, src, dst, neurons, False, 1, 0.0, enc, enc.windows(1), hops,
-                            neurons * B * PRECISION_BITS[prec])
+        bits = PRECISION_BITS[spec.precision or wl.precision]
+        enc = spec.ann_encoding.for_values(bits)  # dense by default; zvc/csr use the activations' own zeros
+        return BoundaryPlan(b, src, dst, neurons, False, 1, spec.activation_density, enc, enc.windows(1), hops,
+                            neurons * B * bits)
     if mode == "snn":
         T = wl.snn.timesteps
         return BoundaryPlan(b, src, dst, neurons, True, T, wl.snn.firing_rate, spec.encoding,

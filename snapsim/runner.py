@@ -114,11 +114,12 @@ class Prepared:
         hw_overrides: Mapping[str, Any] | None = None,
         workload_overrides: Mapping[str, Any] | None = None,
         trace: str | None = None,
+        probe=None,
     ) -> RunResult:
         trace = trace if trace is not None else self.trace
         return simulate(
             self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, trace,
-            trace_cache=self.trace_payload,
+            trace_cache=self.trace_payload, probe=probe,
         )
 
     def trace_payload(self, plan: Plan, trace: str):
@@ -132,7 +133,8 @@ class Prepared:
         if ("open", trace) not in cache:
             cache[("open", trace)] = open_trace(trace)
         key = (trace, tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in plan.boundaries),
-               plan.batch)
+               plan.batch, tuple(plan.workload.partition_names()),
+               tuple(plan.workload.boundary_spec(bp.index).ann_encoding for bp in plan.boundaries))
         if key not in cache:
             cache[key] = trace_payload_for(cache[("open", trace)], plan)
         return cache[key]

@@ -36,7 +36,7 @@ def _tiny(encoding, timesteps=4, inferences=6, batch=2, neurons=64, parts=2, rat
 
 def _trace(path, wl: WorkloadConfig, seed=3):
     plan = Plan.build(load_hardware(PKG / "ucie-a-2x2.yaml"), wl, "snap")
-    parts = [f"p{k}" for k in range(len(plan.partitions))]
+    parts = plan.workload.partition_names()  # die0, die1, ...: matched by name
     rng = np.random.default_rng(seed)
     T = wl.boundary.timesteps
     with TraceWriter(path, model="tiny", partitions=parts, timesteps=T, shard_samples=3) as w:
@@ -87,7 +87,7 @@ def test_rle_replays_from_the_command_line(capsys):
                  "--set", "workload.stream.inferences=16", "--mode", "snap", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
-    data = json.loads(out.out)
+    data = json.loads(out.out)["snap"]
     # brute force: every sample's frame at every timestep, run-length coded with 4-bit tokens
     from snapsim.encoding import Rle
 

@@ -21,7 +21,7 @@ def test_run_json_has_required_fields(root, capsys):
                "--workload", str(root / "workloads/resnet18_imagenet.yaml"), "--mode", "snap", "--seed", "4",
                "--set", "workload.stream.inferences=5", "--json"])
     assert rc == 0
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["snap"]  # keyed by mode
     assert REQUIRED <= set(d)
     assert set(d["energy_breakdown_pj"]) >= {"compute", "sram", "noc", "d2d_dynamic", "d2d_static", "spike_codec"}
     assert d["seed"] == 4 and d["inferences"] == 5

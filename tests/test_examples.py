@@ -66,5 +66,5 @@ def test_example_runs_as_a_module_and_writes_a_replayable_trace(tmp_path, capsys
     rc = main(["run", "--hw", str(HWCONFIGS / "packages" / "ucie-a-2x2.yaml"), "--workload", str(work / "w.yaml"),
                "--trace", str(trace_dir), "--mode", "snap", "--set", "workload.stream.inferences=8", "--json"])
     assert rc == 0
-    got = json.loads(capsys.readouterr().out)
+    got = json.loads(capsys.readouterr().out)["snap"]
     assert got["trace_metrics"]["penalty"] == 4 and got["d2d_payload_bits_per_inf"] > 0

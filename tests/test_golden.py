@@ -43,9 +43,7 @@ def _run(argv: list[str], capsys) -> dict:
     code = main(["run", *argv, "--json"])
     out = capsys.readouterr().out
     assert code == 0, out
-    data = json.loads(out)
-    if "mode" in data and isinstance(data["mode"], str):  # one mode: one object
-        data = {data["mode"]: data}
+    data = json.loads(out)  # keyed by mode
     return {mode: pinned(d) for mode, d in sorted(data.items())}
 
 

@@ -9,11 +9,11 @@ activations or spikes.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
-from ..encoding import Bitmap, EncodingSpec
+from ..encoding import Bitmap, Dense, EncodingSpec
 from .hardware import IntKey, Precision, Strict
 
 __all__ = ["StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
@@ -38,7 +38,8 @@ class StageConfig(Strict):
 
 
 class BoundarySpec(Strict):
-    """What crosses a partition boundary, by mode: dense at ``precision`` (ann) or spikes (snn, snap)."""
+    """What crosses a partition boundary, by mode: activation values at ``precision`` in the
+    ``ann_encoding`` (ann) or spikes in the ``encoding`` (snn, snap)."""
 
     precision: Precision | None = Field(None, description="Dense precision; default: workload precision")
     timesteps: PositiveInt = Field(4, description="SNAP: spike frames the encoder produces per inference (the SNN-only timesteps are snn.timesteps)")
@@ -48,13 +49,38 @@ class BoundarySpec(Strict):
         description="Spike wire encoding: a kind name (bitmap) or a mapping with kind and that kind's fields "
         "(see snapsim/encoding.py and docs/reference/workload.md)",
     )
+    ann_encoding: EncodingSpec = Field(
+        default_factory=Dense,
+        description="ANN-mode wire encoding of the activation values (at `precision`, or a trace's recorded "
+        "precision): dense (default: every value sent, the usual accelerator-to-accelerator format), zvc "
+        "(zero-value compression) or csr/aer/rle with values; it decides whether the ANN baseline uses its own "
+        "activation sparsity",
+    )
+    activation_density: float = Field(
+        1.0, ge=0, le=1,
+        description="ANN mode, statistical payload: fraction of activation values that are non-zero (sizes "
+        "zvc/csr messages; a trace replay counts them instead). Default 1.0: no exact zeros, as for GELU/SiLU "
+        "activations; a ReLU layer zeroes about half (shared/reference/trace-formats.md section 8)",
+    )
+
+    @model_validator(mode="after")
+    def _values(self) -> "BoundarySpec":
+        if not self.ann_encoding.carries_values:
+            raise ValueError(f"ann_encoding: {self.ann_encoding.kind} carries no values; an ANN boundary sends "
+                             "activation values: dense, zvc, csr, aer or rle")
+        return self
 
 
 class PartitionSpec(Strict):
-    """Either ``count`` (contiguous split balancing MACs) or ``after`` (stage names ending each partition)."""
+    """Either ``count`` (contiguous split balancing MACs) or ``after`` (stage names ending each partition);
+    ``names`` names the partitions (default ``die0, die1, ...``, what snapsim's recorders write), so a
+    trace's boundaries are matched to the workload's by partition name."""
 
     count: PositiveInt | None = Field(None, description="Split the stages into this many contiguous partitions, balancing MACs (minimising the largest)")
     after: list[str] | None = Field(None, description="Stage names that end each partition but the last, in order")
+    names: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, description="Partition names in order (default die0, die1, ...); a trace replay matches its "
+        "boundaries' src/dst partitions to them")
 
     @model_validator(mode="after")
     def _check(self) -> "PartitionSpec":
@@ -118,6 +144,10 @@ class WorkloadConfig(Strict):
                 raise ValueError("partition.after must not name the last stage (it ends the last partition anyway)")
         elif self.partition.count > len(names):
             raise ValueError(f"partition.count {self.partition.count} exceeds the {len(names)} stages")
+        names = self.partition.names
+        if names is not None and (len(names) != self.n_partitions or len(set(names)) != len(names)):
+            raise ValueError(f"partition.names must name each of the {self.n_partitions} partitions once; got "
+                             f"{names}")
         n_b = self.n_partitions - 1
         for b in self.boundaries:
             if not 0 <= b < n_b:
@@ -148,6 +178,12 @@ class WorkloadConfig(Strict):
             cuts = _balanced_cuts([s.macs for s in stages], int(self.partition.count))
         bounds = [0, *cuts, len(stages)]
         return [stages[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def partition_names(self) -> list[str]:
+        """The name of each partition: ``partition.names``, default ``die0, die1, ...``."""
+        if self.partition.names is not None:
+            return list(self.partition.names)
+        return [f"die{p}" for p in range(self.n_partitions)]
 
     def boundary_spec(self, b: int) -> BoundarySpec:
         return self.boundaries.get(b, self.boundary)
