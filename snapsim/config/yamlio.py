@@ -7,6 +7,8 @@ does the same for text already read (JSON is YAML 1.2: a trace manifest's lines 
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +68,28 @@ def load_yaml(path: str | Path) -> tuple[Any, Origins]:
     return load_yaml_text(text, file)
 
 
+_PARSED: OrderedDict[tuple[str, str], tuple[Any, Origins]] = OrderedDict()
+_PARSED_MAX = 256  # texts kept parsed: presets are read by every hardware file that names them
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
-    """Parse ``text`` (read from ``file``) strictly; raises :class:`ConfigError` naming the file and line."""
+    """Parse ``text`` (read from ``file``) strictly; raises :class:`ConfigError` naming the file and line.
+
+    The round-trip parser is slow (about 6 ms for a preset), and one preset is read by every hardware file
+    naming it, so the result of each (file, text) is kept (the last few hundred) and a copy returned."""
+    key = (file, text)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = _parse(text, file)
+        _PARSED[key] = hit
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return copy.deepcopy(hit[0]), dict(hit[1])
+
+
+def _parse(text: str, file: str) -> tuple[Any, Origins]:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
