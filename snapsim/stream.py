@@ -27,9 +27,10 @@ them one event at a time:
 The closed loop (``injection: closed``, ``max_in_flight = K``) feeds inference ``i + K`` in when
 inference ``i`` leaves, so the stream is not feed-forward across inferences. It is solved chunk by
 chunk: the injection ticks of a chunk are guessed, the chunk is computed vectorised, and the guess is
-corrected (a Newton step of the max-plus system: an inference that never waited for an earlier one
-moves with its injection, one that waited does not) until it is a fixed point; every pass makes at least
-``K`` more inferences exact, and chunks that settle quickly grow.
+corrected until it is a fixed point. The correction is a Newton step of the max-plus system: each done
+tick is traced back through the queueing to the injection that decides it (its source), and moves with
+it. Every pass makes at least ``K`` more inferences exact; chunks that settle quickly grow, and a chunk
+that does not settle in a few passes keeps its exact prefix.
 
 The result is identical to the event engine's (latencies to the tick, counts, link busy / asleep /
 wakes, energy): :func:`run` builds it with the same :func:`snapsim.engine.assemble_result`. The engine
@@ -50,7 +51,8 @@ from .d2d.power import power_policy
 from .energy import Counts
 from .plan import Plan
 
-__all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "lindley", "link_starts", "credit_starts"]
+__all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "route_deliveries", "lindley", "link_starts",
+           "credit_starts"]
 
 NEG = -(2**62)  # "never": below every tick, with room to add any run's ticks without overflow
 _WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
@@ -84,9 +86,9 @@ def lindley(ready: np.ndarray, service, free: int) -> tuple[np.ndarray, np.ndarr
     """A FIFO server over a stream of jobs: ``end_i = max(ready_i, end_{i-1}) + service_i`` with
     ``end_{-1} = free``. Returns the end ticks and, per job, whether it waited for the previous one."""
     n = len(ready)
-    if np.ndim(service) == 0:
-        s_prev = np.arange(n, dtype=np.int64) * int(service)
-        total = s_prev + int(service)
+    if isinstance(service, (int, np.integer)):
+        s_prev = np.arange(0, n * service, service, dtype=np.int64) if service else np.zeros(n, dtype=np.int64)
+        total = s_prev + service
     else:
         total = np.cumsum(service, dtype=np.int64)
         s_prev = total - service
@@ -215,7 +217,7 @@ class _Hop:
             free = np.maximum(np.maximum.accumulate(G - T), st.free) + T
             prev_free = np.concatenate(([st.free], free[:-1]))
             first = np.maximum(eff, prev_free)
-            out = _Out(head, free, eff < prev_free, aps=[(first, t)] + fast)
+            out = _Out(head, free, prev_free + nt > G, aps=[(first, t)] + fast)
             return _HopState(int(free[-1])), out
         r = value
         lo = self.offsets[k0]
@@ -267,7 +269,8 @@ class _Hop:
 
 class _Out:
     """What a hop did to a slice of messages: head ready ticks, the lanes' free tick after each message,
-    whether each head waited for the previous message, and the flit starts (message-level or per flit)."""
+    whether that free tick was set by the previous message (``waited``: it queued) rather than by the
+    message's own arrival, and the flit starts (message-level or per flit)."""
 
     __slots__ = ("head", "free", "waited", "aps", "starts")
 
@@ -317,18 +320,46 @@ class _Route:
             self.hops.append(h)
             prev_n, prev_flit = n, h.flit
 
-    def run(self, states: list[_HopState], k0: int, k1: int, send: np.ndarray):
-        """Deliver messages ``[k0, k1)`` sent at ``send``: (delivery ticks, whether each waited, new states)."""
+    def run(self, states: list[_HopState], k0: int, k1: int, send: np.ndarray, source: np.ndarray):
+        """Deliver messages ``[k0, k1)`` sent at ``send``: (delivery ticks, their sources, new states).
+
+        ``source[k]`` is the inference whose injection decides message k's send tick (see
+        :func:`_propagate`); the delivery's source follows the queueing at every hop."""
         ready = ("ap", [(send, 0)])
         new = []
-        waited = None
         for h, hop in enumerate(self.hops):
             st, out = hop.serve(states[h], k0, k1, ready)
             new.append(st)
-            waited = out.waited if waited is None else waited | out.waited
+            source = _propagate(source, out.waited)
             if h + 1 < len(self.hops):
                 ready = hop.forward(out, k0, k1, self.hops[h + 1])
-        return out.free + hop.L, waited, new
+        return out.free + hop.L, source, new
+
+
+def _propagate(source: np.ndarray, waited: np.ndarray) -> np.ndarray:
+    """Sources of a FIFO server's outputs: a job that did not wait ends as its input decides; one that
+    waited ends as the last job before it that did not wait (-1: the server's state before the slice)."""
+    if not waited.any():
+        return source
+    last = np.arange(len(waited))
+    last[waited] = -1
+    np.maximum.accumulate(last, out=last)
+    if waited[0]:
+        out = source[np.maximum(last, 0)]
+        out[last < 0] = -1
+        return out
+    return source[last]
+
+
+def route_deliveries(package, src: int, dst: int, send: np.ndarray, payload_bits: np.ndarray) -> np.ndarray:
+    """Delivery ticks of one flow of messages sent ``src -> dst`` at ``send`` (non-decreasing ticks) with
+    ``payload_bits`` each, alone on an otherwise idle package (a :class:`snapsim.package.Package`): the
+    link recurrences of the stream engine, as :meth:`snapsim.network.Network.send` times them."""
+    from types import SimpleNamespace
+
+    route = _Route(SimpleNamespace(hops=package.hops(src, dst)), np.asarray(payload_bits, dtype=np.int64))
+    deliver, _w, _st = route.run([_HopState() for _h in route.hops], 0, len(send), np.asarray(send, dtype=np.int64))
+    return deliver
 
 
 # --------------------------------------------------------------------------------------- the pipeline
@@ -366,53 +397,55 @@ class _Pipeline:
                 "hops": [[_HopState() for _h in r.hops] for r in self.routes]}
 
     def run(self, a: int, b: int, inject: np.ndarray, st: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Done ticks of inferences ``[a, b)`` injected at ``inject``, whether each waited for an earlier
-        inference anywhere, and the servers' states after them."""
+        """Done ticks of inferences ``[a, b)`` injected at ``inject``, the source of each (the inference,
+        counted from ``a``, whose injection decides it through the queueing; -1: the state before ``a``),
+        and the servers' states after them."""
         new = {"compute": list(st["compute"]), "encoder": list(st["encoder"]), "decoder": list(st["decoder"]),
                "hops": list(st["hops"])}
         if self.mode == "snn":
             return self._run_snn(a, b, inject, new)
         t = inject
-        waited = np.zeros(b - a, dtype=bool)
+        src = np.arange(b - a)
         for p in range(self.P):
             end, w = lindley(t, self.service[p], new["compute"][p])
-            waited |= w
+            src = _propagate(src, w)
             new["compute"][p] = int(end[-1])
             if p == self.P - 1:
-                return end, waited, new
+                return end, src, new
             M, route = self.M[p], self.routes[p]
             if self.mode == "ann":
                 send = end
             else:  # snap: the encoder, then one message per send window as soon as it is encoded
                 enc_end, w = lindley(end, self.enc[p], new["encoder"][p])
-                waited |= w
+                src = _propagate(src, w)
                 new["encoder"][p] = int(enc_end[-1])
                 send = ((enc_end - self.enc[p])[:, None] + self.send_offsets[p][None, :]).reshape(-1)
-            deliver, w, new["hops"][p] = route.run(st["hops"][p], a * M, b * M, send)
-            waited |= w[::M]
+            deliver, msrc, new["hops"][p] = route.run(st["hops"][p], a * M, b * M, send, np.repeat(src, M))
             if self.mode == "ann":
-                t = deliver
+                t, src = deliver, msrc
             else:  # the decoder starts when the inference's last message has arrived (FIFO: the last one)
                 t, w = lindley(deliver[M - 1 :: M], self.dec[p], new["decoder"][p])
-                waited |= w
+                src = _propagate(msrc[M - 1 :: M], w)
                 new["decoder"][p] = int(t[-1])
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run_snn(self, a: int, b: int, inject: np.ndarray, new: dict):
         T, n = self.T, b - a
         ready = np.repeat(inject, T)  # job (inference, timestep)
-        waited = np.zeros(n, dtype=bool)
+        src = np.repeat(np.arange(n), T)
         for p in range(self.P):
             end, w = lindley(ready, self.service[p], new["compute"][p])
-            waited |= w[::T]
+            src = _propagate(src, w)
             new["compute"][p] = int(end[-1])
             if p == self.P - 1:
-                return end[T - 1 :: T], waited, new
+                return end[T - 1 :: T], src[T - 1 :: T], new
             M = self.M[p]
-            send = end.reshape(n, T)[:, self.last_step[p]].reshape(-1)
-            deliver, w, new["hops"][p] = self.routes[p].run(new["hops"][p], a * M, b * M, send)
-            waited |= w[::M]
+            last = self.last_step[p]
+            send = end.reshape(n, T)[:, last].reshape(-1)
+            deliver, msrc, new["hops"][p] = self.routes[p].run(new["hops"][p], a * M, b * M, send,
+                                                               src.reshape(n, T)[:, last].reshape(-1))
             ready = deliver.reshape(n, M)[:, self.window_of[p]].reshape(-1)
+            src = msrc.reshape(n, M)[:, self.window_of[p]].reshape(-1)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -439,10 +472,11 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np
     inject = np.zeros(N, dtype=np.int64)
     done = np.zeros(N, dtype=np.int64)
     st = pipe.initial()
-    a, width, passes = 0, max(_CHUNK0, 2 * K), 0
+    a, width, passes = 0, K, 0  # the first K start together at tick 0: a chunk of their own, exact at once
     lat = max(1, cycle_guess)
     while a < N:
         b = min(N, a + width)
+        width = max(width, _CHUNK0 // 2, K)
         g = inject[a:b]
         k = min(b, a + K) - a
         if a >= K:  # exact: inference i - K is done (the first K start at 0)
@@ -451,11 +485,11 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np
         g[k:] = g[j % K] + (j // K) * lat  # guess: one cycle after inference i - K
         for attempt in range(1, _LOOP_PASSES + 1):
             passes += 1
-            d, waited, st_new = pipe.run(a, b, g, st)
+            d, source, st_new = pipe.run(a, b, g, st)
             c = d[: b - a - K] - g[K:]  # how far each guess is from the done tick it must equal
             if not c.any():
                 break
-            g[K:] += _newton(c, ~waited[: b - a - K], K)
+            g[K:] += _newton(c, source[: b - a - K], K)
         else:  # keep the exact prefix: up to the first guess that was off, at least K inferences
             b = a + K + int(np.flatnonzero(c)[0])
             g = g[: b - a]
@@ -468,33 +502,31 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np
             lat = int(d[-1] - g[-1]) if b < N else lat
         st = st_new
         a = b
-        if attempt <= 2:
+        if attempt <= 3:  # settled quickly: try a chunk twice as long
             width *= 2
     return inject, done, st, passes
 
 
-def _newton(c: np.ndarray, follows: np.ndarray, K: int) -> np.ndarray:
-    """Corrections of the guessed injections ``g_i`` (``i = K..``): ``delta_i = c_i + follows_{i-K} delta_{i-K}``
-    where ``c_i = done_{i-K} - g_i`` and ``follows_j`` says inference ``j`` never waited for an earlier one
-    (its done tick then moves with its own injection); ``delta`` is 0 for the first K (exact). A segmented
-    running sum along each chain ``i, i+K, i+2K, ...``, restarting where an inference waited."""
+def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
+    """Corrections of the guessed injections ``g_i`` of a chunk (``i = K..``, counted from the chunk's
+    start; the first K are exact). Inference ``i`` must enter when ``i - K`` is done; ``c_i = done_{i-K} -
+    g_i``. Moving the injection of ``j = source_{i-K}`` (the inference whose injection decides
+    ``done_{i-K}`` through the queueing) moves ``done_{i-K}`` alike, so the max-plus Newton step is
+    ``delta_i = c_i + delta_j`` (0 when ``j`` is exact or -1): a sum along the chain of sources, taken by
+    pointer jumping."""
     L = len(c)
-    R = -(-L // K)
-    cc = np.zeros(R * K, dtype=np.int64)
-    cc[:L] = c
-    f = np.ones(R * K, dtype=bool)
-    f[:L] = follows
-    cc, f = cc.reshape(R, K), f.reshape(R, K)
-    # delta_r = c_r + f'_r delta_{r-1}, where f'_r is whether row r's predecessor (row r-1's inference) follows
-    fp = np.ones((R, K), dtype=bool)
-    fp[1:] = f[:-1]
-    fp[0] = False  # row 0's predecessors are exact: delta 0
-    cs = np.zeros((R + 1, K), dtype=np.int64)
-    np.cumsum(cc, axis=0, out=cs[1:])
-    rows = np.arange(R)[:, None]
-    reset = np.maximum.accumulate(np.where(fp, -1, rows), axis=0)  # last row whose chain restarted
-    base = np.take_along_axis(cs, np.maximum(reset, 0), axis=0)
-    return (cs[1:] - base).reshape(-1)[:L]
+    D = np.zeros(L + K, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
+    D[K:] = c
+    P = np.full(L + K, -1, dtype=np.int64)
+    P[K:] = np.where(source >= 0, source, -1)
+    while True:
+        has = P >= 0
+        if not has.any():
+            break
+        Ps = np.where(has, P, 0)
+        D = D + np.where(has, D[Ps], 0)
+        P = np.where(has, P[Ps], -1)
+    return D[K:]
 
 
 # ------------------------------------------------------------------------------------------ the result
