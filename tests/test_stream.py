@@ -287,3 +287,26 @@ def test_shared_link_run_merges_its_unshared_flows():
         merged = _event(hw, wl, mode, 0, merge=True)
         assert_same(_event(hw, wl, mode, 0, merge=False), merged)
         assert_same(simulate(hw, wl, mode, fidelity="reference"), merged, ignore=("fidelity", "config_hash"))
+
+
+# --------------------------------------------------------------------------- sweeps share what they can
+
+
+def test_points_differing_in_costs_share_the_solution(monkeypatch):
+    """A sweep's points that differ only in energy costs (or anything the stream solution does not read)
+    reuse one solution and one payload model; each result equals a run of its own."""
+    from snapsim.runner import Prepared
+
+    prep = Prepared.load(str(HWCONFIGS / "packages" / "ucie-a-2x2.yaml"), str(WORKLOADS / "lm_32x4096.yaml"))
+    calls = []
+    real = stream.solve
+    monkeypatch.setattr(stream, "solve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    wl = {"stream.inferences": 64}
+    points = [({"link.energy_pj_per_bit": e, "link.rate_gtps": r}, mode)
+              for mode in ("snap", "snn") for r in (16, 32) for e in (0.1, 0.5, 1.5)]
+    rows = [prep.run(mode=mode, hw_overrides=hw, workload_overrides=wl) for hw, mode in points]
+    assert len(calls) == 4  # one per (mode, rate)
+    for (hw, mode), row in zip(points, rows):
+        alone = simulate(prep.hardware(hw), prep.workload(wl), mode).flat()
+        assert row == alone
+    assert len({r["energy_pj_per_inf"] for r in rows}) == len(rows)  # the costs did change the energy

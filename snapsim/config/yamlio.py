@@ -19,7 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..errors import ConfigError, Problem
 
-__all__ = ["load_yaml", "load_yaml_text", "Origins"]
+__all__ = ["load_yaml", "load_yaml_text", "Origins", "KEEP_PARSED"]
 
 # dotted path -> (file, line)
 Origins = dict[str, tuple[str, int]]
@@ -69,7 +69,8 @@ def load_yaml(path: str | Path) -> tuple[Any, Origins]:
 
 
 _PARSED: OrderedDict[tuple[str, str], tuple[Any, Origins]] = OrderedDict()
-_PARSED_MAX = 256  # texts kept parsed: presets are read by every hardware file that names them
+#: Parsed texts kept per process (0: parse every time); presets are read by every hardware file naming them.
+KEEP_PARSED = 256
 
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
@@ -82,7 +83,7 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
     if hit is None:
         hit = _parse(text, file)
         _PARSED[key] = hit
-        if len(_PARSED) > _PARSED_MAX:
+        while len(_PARSED) > KEEP_PARSED:
             _PARSED.popitem(last=False)
     else:
         _PARSED.move_to_end(key)
