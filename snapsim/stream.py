@@ -358,7 +358,9 @@ def route_deliveries(package, src: int, dst: int, send: np.ndarray, payload_bits
     from types import SimpleNamespace
 
     route = _Route(SimpleNamespace(hops=package.hops(src, dst)), np.asarray(payload_bits, dtype=np.int64))
-    deliver, _w, _st = route.run([_HopState() for _h in route.hops], 0, len(send), np.asarray(send, dtype=np.int64))
+    n = len(send)
+    deliver, _src, _st = route.run([_HopState() for _h in route.hops], 0, n, np.asarray(send, dtype=np.int64),
+                                   np.zeros(n, dtype=np.int64))
     return deliver
 
 

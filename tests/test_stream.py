@@ -310,3 +310,19 @@ def test_points_differing_in_costs_share_the_solution(monkeypatch):
         alone = simulate(prep.hardware(hw), prep.workload(wl), mode).flat()
         assert row == alone
     assert len({r["energy_pj_per_inf"] for r in rows}) == len(rows)  # the costs did change the energy
+
+
+@settings(max_examples=40, deadline=None)
+@given(link_params, power_params, st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 30_000)), min_size=1,
+                                           max_size=30), st.integers(1, 3))
+def test_route_deliveries_equal_the_network(params, power, msgs, hops):
+    """One flow over a multi-hop route: the stream engine's link recurrences time it as the network does."""
+    from snapsim.package import Package
+    from snapsim.testing import run_messages
+
+    params = dict(params, flit_overhead_bytes=min(4, params["flit_bytes"] - 1), **power)
+    hw = hardware({"kind": "mesh2d", "rows": 1, "cols": 4}, transit_hops=2, **params)
+    sends = np.cumsum([g for g, _b in msgs])
+    bits = [b for _g, b in msgs]
+    done, _net = run_messages(hw, "fast", [(int(t), 0, hops, b) for t, b in zip(sends, bits)])
+    assert stream.route_deliveries(Package(hw), 0, hops, sends, np.array(bits)).tolist() == done
