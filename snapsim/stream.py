@@ -55,9 +55,9 @@ __all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "route_delive
            "credit_starts"]
 
 NEG = -(2**62)  # "never": below every tick, with room to add any run's ticks without overflow
-_WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
-_LOOP_PASSES = 6  # closed-loop passes before a chunk keeps only its exact prefix
-_CHUNK0 = 64  # first closed-loop chunk (inferences)
+WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
+LOOP_PASSES = 6  # closed-loop passes before a chunk keeps only its exact prefix
+_CHUNK0 = 128  # closed-loop chunk after the first K inferences (it doubles while chunks settle quickly)
 
 
 # ------------------------------------------------------------------------------------ applicability
@@ -180,7 +180,8 @@ class _Hop:
         wake = np.zeros(k1 - k0, dtype=bool)
         if not st.used:
             wake[0] = True
-        for _ in range(_WAKE_PASSES):
+        passes = WAKE_PASSES if k1 - k0 > 1 else 2  # one message settles in two (its decision needs only st)
+        for _ in range(passes):
             new, out = self._serve(st, k0, k1, ready, wake)
             prev_free = np.concatenate(([st.free], out.free[:-1]))
             decided = out.head > prev_free + self.sleep_after
@@ -485,19 +486,20 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np
             g[:k] = done[a - K : a - K + k]
         j = np.arange(k, b - a)
         g[k:] = g[j % K] + (j // K) * lat  # guess: one cycle after inference i - K
-        for attempt in range(1, _LOOP_PASSES + 1):
+        for attempt in range(1, LOOP_PASSES + 1):
             passes += 1
             d, source, st_new = pipe.run(a, b, g, st)
-            c = d[: b - a - K] - g[K:]  # how far each guess is from the done tick it must equal
+            L = max(0, b - a - K)  # guessed injections in this chunk (the first K are exact)
+            c = d[:L] - g[K:]  # how far each guess is from the done tick it must equal
             if not c.any():
                 break
-            g[K:] += _newton(c, source[: b - a - K], K)
+            g[K:] += _newton(c, source[:L], K)
         else:  # keep the exact prefix: up to the first guess that was off, at least K inferences
             b = a + K + int(np.flatnonzero(c)[0])
             g = g[: b - a]
             d, _w, st_new = pipe.run(a, b, g, st)
             width = max(K, width // 2)
-            attempt = _LOOP_PASSES
+            attempt = LOOP_PASSES
         done[a:b] = d
         inject[a:b] = g
         if b - a > K:

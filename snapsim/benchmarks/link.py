@@ -21,12 +21,12 @@ engine against the event engine.
 from __future__ import annotations
 
 import resource
-import time
 import tracemalloc
 
 import numpy as np
 import simpy
 
+from . import best_of
 from ..config.load import load_hardware, load_workload
 from ..network import Network
 from ..package import Package
@@ -74,15 +74,6 @@ def _stream_link_case(hw, messages: int, payload_bits: int, load: float, seed: i
     return messages * package.timing[(0, 1)].flits(payload_bits), done.tolist()
 
 
-def _best(fn, repeats: int):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return out, best
-
-
 def _same(a, b, ignore=("engine", "engine_reason", "fidelity", "config_hash")) -> bool:
     da = {k: v for k, v in a.data.items() if k not in ignore}
     db = {k: v for k, v in b.data.items() if k not in ignore}
@@ -92,9 +83,9 @@ def _same(a, b, ignore=("engine", "engine_reason", "fidelity", "config_hash")) -
 def _package_case(package: str, mode: str, overrides: dict, repeats: int) -> dict:
     hw = load_hardware(_PACKAGES / package)
     wl = load_workload(WORKLOADS / "lm_32x4096.yaml", overrides)
-    ref, ref_s = _best(lambda: simulate(hw, wl, mode, fidelity="reference"), 1)
-    event, event_s = _best(lambda: simulate(hw, wl, mode, engine="event"), max(1, repeats // 2))
-    fast, fast_s = _best(lambda: simulate(hw, wl, mode, engine="stream"), repeats)
+    ref, ref_s = best_of(lambda: simulate(hw, wl, mode, fidelity="reference"), 1)
+    event, event_s = best_of(lambda: simulate(hw, wl, mode, engine="event"), max(1, repeats // 2))
+    fast, fast_s = best_of(lambda: simulate(hw, wl, mode, engine="stream"), repeats)
     hops = sum(l["flits"] for l in fast.data["links"])
     return _row(f"{package} lm-32x4096 {mode}, {overrides.get('partition.count', 4)} chiplets, batch "
                 f"{wl.stream.batch}, {wl.stream.inferences} inferences", hops, ref_s, event_s, fast_s,
@@ -126,9 +117,9 @@ def run(quick: bool = False) -> dict:
     # 1. one link, a stream of 64 KiB messages (a batch of 8 bf16 4096-wide activations) at 80% load
     msgs = 100 if quick else 400
     bits = 8 * 4096 * 16
-    (ref_hops, ref_done), ref_s = _best(lambda: link_stream_case(hw, "reference", msgs, bits, 0.8), 1)
-    (_h, ev_done), ev_s = _best(lambda: link_stream_case(hw, "fast", msgs, bits, 0.8), max(1, repeats // 2))
-    (hops, done), fast_s = _best(lambda: _stream_link_case(hw, msgs, bits, 0.8), repeats)
+    (ref_hops, ref_done), ref_s = best_of(lambda: link_stream_case(hw, "reference", msgs, bits, 0.8), 1)
+    (_h, ev_done), ev_s = best_of(lambda: link_stream_case(hw, "fast", msgs, bits, 0.8), max(1, repeats // 2))
+    (hops, done), fast_s = best_of(lambda: _stream_link_case(hw, msgs, bits, 0.8), repeats)
     cases["link_stream_64kib"] = _row(f"one link, {msgs} messages of 64 KiB at 80% load", hops, ref_s, ev_s, fast_s,
                                       ref_done == done == ev_done and hops == ref_hops, "stream")
     # 2. the language model at batch 8: dense activations (ann) and spike frames (snap) on 2, 4, 16 chiplets
@@ -142,8 +133,8 @@ def run(quick: bool = False) -> dict:
                                                                       "partition.count": 16}, repeats)
     # 3. the target case: 4 chiplets, 32 x 4096 language model, 1,024 tokens, snap mode, batch 1
     wl = load_workload(WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 256 if quick else 1024})
-    event, event_s = _best(lambda: simulate(hw, wl, "snap", engine="event"), 1 if quick else 3)
-    target, target_s = _best(lambda: simulate(hw, wl, "snap", engine="stream"), 3 if quick else 7)
+    event, event_s = best_of(lambda: simulate(hw, wl, "snap", engine="event"), 1 if quick else 3)
+    target, target_s = best_of(lambda: simulate(hw, wl, "snap", engine="stream"), 3 if quick else 7)
     tracemalloc.start()  # memory measured on a further, identical run (tracing slows Python several-fold)
     simulate(hw, wl, "snap", engine="stream")
     _cur, peak = tracemalloc.get_traced_memory()
