@@ -88,16 +88,20 @@ def lindley(ready: np.ndarray, service, free: int) -> tuple[np.ndarray, np.ndarr
     n = len(ready)
     if isinstance(service, (int, np.integer)):
         s_prev = np.arange(0, n * service, service, dtype=np.int64) if service else np.zeros(n, dtype=np.int64)
-        total = s_prev + service
+        x = ready - s_prev
+        np.maximum.accumulate(x, out=x)
+        np.maximum(x, free, out=x)
+        x += s_prev
+        x += service
+        ends = x
     else:
         total = np.cumsum(service, dtype=np.int64)
-        s_prev = total - service
-    ends = np.maximum(np.maximum.accumulate(ready - s_prev), free) + total
-    prev = np.empty(n, dtype=np.int64)
+        ends = np.maximum(np.maximum.accumulate(ready - (total - service)), free) + total
+    waited = np.empty(n, dtype=bool)
     if n:
-        prev[0] = free
-        prev[1:] = ends[:-1]
-    return ends, ready < prev
+        waited[0] = ready[0] < free
+        np.less(ready[1:], ends[:-1], out=waited[1:])
+    return ends, waited
 
 
 def link_starts(ready: np.ndarray, t: int, free: int) -> np.ndarray:
