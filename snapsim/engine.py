@@ -29,7 +29,7 @@ from .plan import MODES, Plan
 from .probe import NullProbe, with_every_hook
 from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
 
-__all__ = ["MODES", "Simulation", "FifoServer"]
+__all__ = ["MODES", "Simulation", "FifoServer", "assemble_result", "count_deferred"]
 
 SERVER_KINDS = ("compute", "encoder", "decoder")
 
@@ -82,6 +82,8 @@ class Simulation:
         self.inject_tick = np.zeros(N, dtype=np.int64)
         self.done_tick = np.full(N, -1, dtype=np.int64)
         self.flow = FLOWS[plan.mode](self)
+        #: why this run uses the event engine (recorded in the result; :func:`snapsim.runner.simulate` sets it)
+        self.engine_reason = "the event engine was called directly"
         if self.probe.enabled:
             self.probe.begin(self)
 
@@ -148,94 +150,117 @@ class Simulation:
             if i + 1 < s.inferences:
                 yield env.timeout(int(gaps[i + 1]))
 
-    def _count_deferred(self, N: int) -> None:
-        """Work counted per run at the end: partition actions, and each boundary tensor moved on die at
-        both ends (SRAM read and NoC at TX, NoC and SRAM write at RX), and the codec's neuron-steps."""
-        plan = self.plan
-        for part, n in zip(plan.partitions, self._runs):
-            for k, v in part.cost.actions.items():
-                self.counts.add(part.chiplet, k, v * n)
-        for bp in plan.boundaries:
-            bits = bp.on_die_bits * N
-            if bits:
-                for cid, action in ((bp.src, "sram_read_bits"), (bp.dst, "sram_write_bits")):
-                    self.counts.add(cid, action, bits)
-                    self.counts.add(cid, "noc_bit_hops", Noc(self.hw.chiplet_config(cid)).bit_hops(bits))
-            if plan.mode == "snap":  # codec work: every boundary of every inference, all timesteps
-                work = bp.neurons * plan.batch * bp.timesteps * N
-                self.counts.add(bp.src, "encode_neuron_steps", work)
-                self.counts.add(bp.dst, "decode_neuron_steps", work)
-        for cid, bits in self.net.transit_bits.items():
-            if bits:
-                self.counts.add(cid, "noc_bit_hops", bits * self.hw.chiplet_config(cid).noc.transit_hops)
-
     # -------------------------------------------------------------------------------------------- run
 
     def run(self) -> "RunResult":
-        from .results import RunResult
-
         self.env.process(self._source())
         self.env.run()
         if (self.done_tick < 0).any():  # pragma: no cover - would be an engine bug
             raise RuntimeError("simulation ended with unfinished inferences")
-        N = self.plan.inferences
-        self._count_deferred(N)
-        start, end = int(self.inject_tick.min()), int(self.done_tick.max())
-        makespan = max(1, end - start)
-        links = []
-        for link in self.net.used_links():
-            res = link.power.residency(start, end, link.busy_ticks)
-            self.counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
-                             asleep_ns=ticks_to_ns(res["asleep"]))
-            links.append(
-                {
-                    "name": link.name,
-                    "preset": link.cfg.name,
-                    "power_policy": link.power.name,
-                    "idle_power_mw": link.cfg.idle_power_mw,
-                    "idle_power_source": link.cfg.idle_power_source,
-                    "messages": link.messages,
-                    "flits": link.flits,
-                    "payload_bits": link.payload_bits,
-                    "bits": link.wire_bits,
-                    "busy_ns": ticks_to_ns(link.busy_ticks),
-                    "asleep_ns": ticks_to_ns(res["asleep"]),
-                    "wakes": link.power.wakes,
-                    "utilization": link.busy_ticks / makespan,
-                }
-            )
-        table = CostTable.from_hardware(self.hw, {l.name: l.cfg for l in self.net.used_links()})
-        energy = price(self.counts, table)
-        lat_ns = (self.done_tick - self.inject_tick) / 1000.0
-        result = {
-            "mode": self.mode,
-            "fidelity": self.fidelity,
-            "hardware": self.hw.name,
-            "workload": self.wl.name,
-            "inferences": N,
-            "batch": self.plan.batch,
-            "partitions": len(self.plan.partitions),
-            "chiplets_used": list(self.plan.chiplets),
-            "latency_ns_p50": float(np.percentile(lat_ns, 50)),
-            "latency_ns_p99": float(np.percentile(lat_ns, 99)),
-            "latency_ns_mean": float(lat_ns.mean()),
-            "latency_ns_min": float(lat_ns.min()),
-            "latency_ns_max": float(lat_ns.max()),
-            "makespan_ns": ticks_to_ns(makespan),
-            "throughput_inf_per_s": N * TICKS_PER_S / makespan,
-            "energy_pj_per_inf": energy["total"] / N,
-            "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
-            "d2d_bits_per_inf": sum(l["bits"] for l in links) / N,
-            "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in links) / N,
-            "links": links,
-            "analytical": pipeline_bounds(self.plan, self.payload),
-            "seed": self.seed,
-            "snapsim_version": __version__,
-            "config_hash": config_hash(self.hw, self.wl, extra={"mode": self.mode, "seed": self.seed, "fidelity": self.fidelity}),
-            "config": {"hardware": self.hw.model_dump(mode="json"), "workload": self.wl.model_dump(mode="json")},
-            "counts": self.counts.as_dict(),
-            "cost_table": table.as_dict(),
-        }
+        result = assemble_result(self.plan, self.payload, self.counts, self._runs, self.net.transit_bits,
+                                 self.net.used_links(), self.inject_tick, self.done_tick, seed=self.seed,
+                                 fidelity=self.fidelity, engine="event", engine_reason=self.engine_reason)
         if self.probe.enabled:
-            result.update(self.probe.end(self, start, end) or {})
-        return RunResult(result, lat_ns)
+            start, end = int(self.inject_tick.min()), int(self.done_tick.max())
+            result.data.update(self.probe.end(self, start, end) or {})
+        return result
+
+
+def count_deferred(plan: Plan, counts: Counts, runs, transit_bits) -> None:
+    """Work counted per run at the end: partition actions (``runs[p]`` jobs of partition ``p``), each
+    boundary tensor moved on die at both ends (SRAM read and NoC at TX, NoC and SRAM write at RX), the
+    codec's neuron-steps, and the NoC bits of flits crossing intermediate dies (``transit_bits[chiplet]``)."""
+    hw, N = plan.hw, plan.inferences
+    for part, n in zip(plan.partitions, runs):
+        for k, v in part.cost.actions.items():
+            counts.add(part.chiplet, k, v * n)
+    for bp in plan.boundaries:
+        bits = bp.on_die_bits * N
+        if bits:
+            for cid, action in ((bp.src, "sram_read_bits"), (bp.dst, "sram_write_bits")):
+                counts.add(cid, action, bits)
+                counts.add(cid, "noc_bit_hops", Noc(hw.chiplet_config(cid)).bit_hops(bits))
+        if plan.mode == "snap":  # codec work: every boundary of every inference, all timesteps
+            work = bp.neurons * plan.batch * bp.timesteps * N
+            counts.add(bp.src, "encode_neuron_steps", work)
+            counts.add(bp.dst, "decode_neuron_steps", work)
+    for cid, bits in transit_bits.items():
+        if bits:
+            counts.add(cid, "noc_bit_hops", bits * hw.chiplet_config(cid).noc.transit_hops)
+
+
+def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, transit_bits, links, inject_tick,
+                    done_tick, *, seed: int, fidelity: str, engine: str, engine_reason: str,
+                    bounds: dict | None = None) -> "RunResult":
+    """The result of a finished run, whichever engine produced it (:class:`Simulation`, or the stream
+    engine :mod:`snapsim.stream`): deferred counts, per-link traffic and residency, priced energy,
+    latency statistics, the analytical bounds and provenance.
+
+    ``links`` are the used link directions in name order, each with ``name``, ``cfg``, ``power`` (its
+    policy, for residency and wakes), ``messages``, ``flits``, ``payload_bits``, ``wire_bits`` and
+    ``busy_ticks``; ``counts`` holds what was counted during the run (codec spikes); ``bounds``, if given,
+    is ``pipeline_bounds(plan, payload)`` already computed."""
+    from .results import RunResult
+
+    hw, wl = plan.hw, plan.workload
+    N = plan.inferences
+    count_deferred(plan, counts, runs, transit_bits)
+    start, end = int(inject_tick.min()), int(done_tick.max())
+    makespan = max(1, end - start)
+    rows = []
+    for link in links:
+        res = link.power.residency(start, end, link.busy_ticks)
+        counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
+                    asleep_ns=ticks_to_ns(res["asleep"]))
+        rows.append(
+            {
+                "name": link.name,
+                "preset": link.cfg.name,
+                "power_policy": link.power.name,
+                "idle_power_mw": link.cfg.idle_power_mw,
+                "idle_power_source": link.cfg.idle_power_source,
+                "messages": link.messages,
+                "flits": link.flits,
+                "payload_bits": link.payload_bits,
+                "bits": link.wire_bits,
+                "busy_ns": ticks_to_ns(link.busy_ticks),
+                "asleep_ns": ticks_to_ns(res["asleep"]),
+                "wakes": link.power.wakes,
+                "utilization": link.busy_ticks / makespan,
+            }
+        )
+    table = CostTable.from_hardware(hw, {l.name: l.cfg for l in links})
+    energy = price(counts, table)
+    lat_ns = (done_tick - inject_tick) / 1000.0
+    result = {
+        "mode": plan.mode,
+        "fidelity": fidelity,
+        "engine": engine,
+        "engine_reason": engine_reason,
+        "hardware": hw.name,
+        "workload": wl.name,
+        "inferences": N,
+        "batch": plan.batch,
+        "partitions": len(plan.partitions),
+        "chiplets_used": list(plan.chiplets),
+        "latency_ns_p50": float(np.percentile(lat_ns, 50)),
+        "latency_ns_p99": float(np.percentile(lat_ns, 99)),
+        "latency_ns_mean": float(lat_ns.mean()),
+        "latency_ns_min": float(lat_ns.min()),
+        "latency_ns_max": float(lat_ns.max()),
+        "makespan_ns": ticks_to_ns(makespan),
+        "throughput_inf_per_s": N * TICKS_PER_S / makespan,
+        "energy_pj_per_inf": energy["total"] / N,
+        "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
+        "d2d_bits_per_inf": sum(l["bits"] for l in rows) / N,
+        "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in rows) / N,
+        "links": rows,
+        "analytical": dict(bounds) if bounds is not None else pipeline_bounds(plan, payload),
+        "seed": seed,
+        "snapsim_version": __version__,
+        "config_hash": config_hash(hw, wl, extra={"mode": plan.mode, "seed": seed, "fidelity": fidelity}),
+        "config": {"hardware": hw.model_dump(mode="json"), "workload": wl.model_dump(mode="json")},
+        "counts": counts.as_dict(),
+        "cost_table": table.as_dict(),
+    }
+    return RunResult(result, lat_ns)

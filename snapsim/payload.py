@@ -79,6 +79,10 @@ class StatisticalPayload:
     def bits_table(self, boundary: int, inferences: int) -> np.ndarray:
         return self._bits[boundary][:inferences]
 
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Spikes of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        return self._spikes[boundary][:inferences]
+
 
 def _draw_frames(rng: np.random.Generator, enc, n: int, rate: float, inferences: int, T: int, batch: int):
     """Non-zeros and frame bits per (timestep, inference), from Bernoulli(rate) frames drawn in chunks."""

@@ -14,6 +14,7 @@ __all__ = ["RunResult", "format_comparison", "write_parquet"]
 _SCALARS = (
     "mode",
     "fidelity",
+    "engine",
     "hardware",
     "workload",
     "inferences",

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import SnapsimError
-from ..pareto import DIRECTIONS, pareto_front
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# pandas and snapsim.pareto load when the command runs, not with ``snapsim --help``; the directions
+# offered are snapsim.pareto.DIRECTIONS (tests/test_cli_startup.py checks they agree)
+DIRECTIONS = ("min", "max")
 
 __all__ = ["add_parser", "read_results", "run_from_demo"]
 
@@ -79,8 +83,10 @@ def run_from_demo(results: str, output: str, extra: Sequence[str] = ()) -> int:
     return _main(parser.parse_args(["pareto", str(results), *extra, "-o", str(output)]))
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
+def read_results(path: str | Path) -> "pd.DataFrame":
     """Read a results table from Parquet or CSV; SnapsimError naming the file if that fails."""
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise SnapsimError(f"{path}: no such results file")
@@ -100,7 +106,9 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise SnapsimError(f"{path}: cannot read the results table: {exc}") from None
 
 
-def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = False) -> None:
+def _require(df: "pd.DataFrame", path: Path, col: str, flag: str, numeric: bool = False) -> None:
+    import pandas as pd
+
     if col not in df.columns:
         columns = ", ".join(map(str, df.columns))
         raise SnapsimError(f"{path}: no column {col!r} (given to {flag}); the columns are: {columns}")
@@ -108,13 +116,14 @@ def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = 
         raise SnapsimError(f"{path}: column {col!r} (given to {flag}) is not numeric (dtype {df[col].dtype})")
 
 
-def _auto_labels(front: pd.DataFrame, exclude: set[str]) -> list[str]:
+def _auto_labels(front: "pd.DataFrame", exclude: set[str]) -> list[str]:
     """Swept parameters (dotted column names) whose value differs along the front."""
     cols = [c for c in front.columns if isinstance(c, str) and "." in c and c not in exclude]
     return [c for c in cols if front[c].nunique(dropna=False) > 1][:_MAX_AUTO_LABELS]
 
 
 def _main(args: argparse.Namespace) -> int:
+    from ..pareto import pareto_front
     from ..plot import plot_pareto  # matplotlib only when this command runs
 
     path = Path(args.results)

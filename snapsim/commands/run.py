@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from ..engine import MODES
 from ..errors import SnapsimError
-from ..network import FIDELITIES
-from ..results import format_comparison, write_parquet
+
+# Only argparse and the error type at import: ``snapsim --help`` must not load the simulator. The names
+# offered below are checked against their definitions (plan.MODES, network.FIDELITIES, runner.ENGINES)
+# when the command runs, and by tests/test_cli_startup.py.
 
 
 def add_parser(sub) -> None:
@@ -21,7 +22,14 @@ def add_parser(sub) -> None:
     p.add_argument("--workload", required=True, metavar="W.yaml", help="workload file (kind: workload)")
     p.add_argument("--mode", default="snap", help="ann, snn, snap, a comma list, or all (default: snap)")
     p.add_argument("--seed", type=int, default=0, help="seed of the payload and arrival models (default 0)")
-    p.add_argument("--fidelity", choices=FIDELITIES, default="fast", help="link model fidelity (default fast)")
+    p.add_argument("--fidelity", default="fast", metavar="{fast,reference}",
+                   help="link model fidelity: fast (one computation per message) or reference (every flit an "
+                        "event); they time alike (default fast)")
+    p.add_argument("--engine", default="auto", metavar="{auto,stream,event}",
+                   help="auto: the stream engine (the whole stream as vectorised recurrences) when no link is "
+                        "shared by two flows and no probe is attached, else the event engine; stream: insist "
+                        "on it; event: the discrete-event engine. Results are identical; they record which ran "
+                        "and why (default auto)")
     p.add_argument("--trace", metavar="DIR", help="replay boundary tensors recorded in this trace directory")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. link.rate_gtps=16 or workload.stream.inferences=64 (repeatable)")
@@ -45,6 +53,8 @@ def add_parser(sub) -> None:
 
 
 def parse_modes(text: str) -> list[str]:
+    from ..plan import MODES
+
     modes = list(MODES) if text == "all" else [m.strip() for m in text.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
     if bad or not modes:
@@ -68,16 +78,25 @@ def parse_sets(items: list[str]) -> tuple[dict, dict]:
     return hw, wl
 
 
-def _main(args) -> int:
-    from ..runner import Prepared
+def _check_choice(flag: str, value: str, choices) -> None:
+    if value not in choices:
+        raise SnapsimError(f"{flag}: unknown value {value!r}; choose from {', '.join(choices)}")
 
+
+def _main(args) -> int:
+    from ..network import FIDELITIES
+    from ..results import format_comparison, write_parquet
+    from ..runner import ENGINES, Prepared
+
+    _check_choice("--fidelity", args.fidelity, FIDELITIES)
+    _check_choice("--engine", args.engine, ENGINES)
     modes = parse_modes(args.mode)
     hw_over, wl_over = parse_sets(args.set)
     probes = _probes(args, modes)
     prep = Prepared.load(args.hw, args.workload, args.trace)
     results = [
         prep.result(mode=m, seed=args.seed, fidelity=args.fidelity, hw_overrides=hw_over, workload_overrides=wl_over,
-                    probe=probes(m))
+                    probe=probes(m), engine=args.engine)
         for m in modes
     ]
     if args.out:
