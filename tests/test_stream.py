@@ -54,7 +54,9 @@ TOPOLOGIES = [
     {"kind": "mesh2d", "rows": 1, "cols": 3},
 ]
 ENCODINGS = ["aer", "bitmap", "zvc", "csr", {"kind": "rate", "window_steps": 2}, {"kind": "rate", "window_steps": 3},
-             {"kind": "rle", "count_bits": 3}, {"kind": "aer", "timestamp_bits": 4}]
+             {"kind": "rle", "count_bits": 3}, {"kind": "aer", "timestamp_bits": 4},
+             {"kind": "aer", "pack": 2}, {"kind": "bitmap", "pack": 3}, {"kind": "rle", "count_bits": 4, "pack": 2},
+             {"kind": "rate", "window_steps": 2, "pack": 2}]
 
 link_params = st.fixed_dictionaries({
     "lanes": st.sampled_from([1, 4, 16, 64]),
@@ -152,6 +154,21 @@ def test_stream_equals_event_engine_on_shipped_files(package, wl_file):
         if stream.unsupported(plan) is not None:
             continue
         event, fast, _plan = both(hw, wl, mode)
+        assert_same(event, fast)
+
+
+@pytest.mark.parametrize("ann_encoding", ["dense", {"kind": "zvc"}, {"kind": "csr", "value_bits": 8}])
+@pytest.mark.parametrize("encoding", [{"kind": "aer", "pack": 2}, {"kind": "rle", "count_bits": 4, "pack": 3},
+                                      {"kind": "rate", "window_steps": 2, "pack": 2}])
+def test_stream_equals_event_engine_with_packing_and_ann_encodings(encoding, ann_encoding):
+    """Frame packing (several send windows per message) and sparse ANN boundary encodings at an activation
+    density: both engines read them from the plan and payload, so they agree."""
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    wl = load_workload(WORKLOADS / "resnet18_imagenet.yaml", {
+        "stream.inferences": 12, "boundary.encoding": encoding, "boundary.ann_encoding": ann_encoding,
+        "boundary.activation_density": 0.4, "boundary.timesteps": 5, "snn.timesteps": 5})
+    for mode in ("ann", "snn", "snap"):
+        event, fast, _plan = both(hw, wl, mode, seed=3)
         assert_same(event, fast)
 
 
