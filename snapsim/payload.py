@@ -40,7 +40,9 @@ class PayloadModel(Protocol):
 
 class StatisticalPayload:
     """Non-zero counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep):
-    spikes, or (ann mode) non-zero activation values at the boundary's ``activation_density``.
+    spikes, or (ann mode) non-zero activation values at the boundary's ``activation_density``. For
+    count-only encodings the batch's total is drawn at once (Binomial(neurons x batch, rate), the same
+    distribution as the sum of the per-sample draws).
 
     Draws come from one generator per boundary seeded from ``(seed, boundary)``, filled for all
     inferences at construction, so results never depend on the order the engine asks in. Encodings whose
@@ -63,8 +65,10 @@ class StatisticalPayload:
             if enc.data_dependent:
                 nnz, frame_bits = _draw_frames(rng, enc, n, bp.firing_rate, inferences, T, batch)
             else:
-                counts = rng.binomial(n, bp.firing_rate, size=(inferences, T, batch))
-                nnz, frame_bits = counts.sum(axis=2).T, None  # [T, inferences]
+                # a count-only size is affine in the count, so only the batch's total matters: the sum of
+                # `batch` independent Binomial(n, p) is Binomial(n * batch, p), one draw per message
+                counts = rng.binomial(n * batch, bp.firing_rate, size=(inferences, T))
+                nnz, frame_bits = counts.T, None  # [T, inferences]
             bits = enc.window_bits(n, nnz, frame_bits, samples=batch)  # [messages, inferences]
             spikes = np.asarray([nnz[a:z].sum(axis=0) for a, z in bp.windows], dtype=np.int64)
             self._bits.append(np.ascontiguousarray(bits.T))
