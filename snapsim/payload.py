@@ -37,6 +37,10 @@ class PayloadModel(Protocol):
         """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
         ...
 
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Non-zeros of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        ...
+
 
 class StatisticalPayload:
     """Non-zero counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep):

@@ -578,10 +578,8 @@ def _tables(plan: Plan, payload) -> tuple[list[np.ndarray], list[int]]:
         bits.append(np.ascontiguousarray(np.asarray(payload.bits_table(b, N), dtype=np.int64)[:N]))
         if plan.mode != "snap":
             spikes.append(0)
-        elif hasattr(payload, "spikes_table"):
-            spikes.append(int(np.asarray(payload.spikes_table(b, N)).sum()))
         else:
-            spikes.append(sum(payload.message_spikes(b, i, m) for i in range(N) for m in range(bp.messages)))
+            spikes.append(int(np.asarray(payload.spikes_table(b, N)).sum()))
     return bits, spikes
 
 

@@ -97,6 +97,10 @@ class TracePayload:
         """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
         return np.stack([self.inference_bits(boundary, i) for i in range(inferences)])
 
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Non-zeros of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        return np.stack([self._inference_values(boundary, i)[1] for i in range(inferences)])
+
     # ------------------------------------------------------------------------------------ internals
 
     def _info(self, boundary: int) -> BoundaryInfo:
