@@ -137,10 +137,17 @@ def test_lookup_stage_reads_only_its_rows(ucie_2x2):
             "partition": {"count": 2}, "stream": {"inferences": 2, "batch": 4},
         })
 
-    full = Simulation.build(ucie_2x2, wl(None), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
-    rows = Simulation.build(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
-    assert full == 2 * 50_000_000 * 8  # the whole table streams from DRAM once per inference
-    assert rows == 2 * 4 * 1024 * 8  # one 1024-wide row per sample
+    full = Simulation.build(ucie_2x2, wl(None), "ann").run().data["counts"]["chiplets"]["0"]
+    rows = Simulation.build(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]
+    # the table's share that does not fit in the die's SRAM streams from DRAM once per inference, the rest
+    # is read from SRAM; a lookup reads only one 1024-wide row per sample, split the same way
+    sram_bits = ucie_2x2.chiplet.sram.capacity_mib * 8 * 2**20
+    resident = sram_bits / (50_000_000 * 8)
+    assert 0 < resident < 1
+    assert full["dram_bits"] == pytest.approx(2 * 50_000_000 * 8 * (1 - resident), rel=1e-12)
+    assert rows["dram_bits"] == pytest.approx(2 * 4 * 1024 * 8 * (1 - resident), rel=1e-12)
+    assert full["sram_read_bits"] - rows["sram_read_bits"] == pytest.approx(
+        2 * (50_000_000 - 4 * 1024) * 8 * resident, rel=1e-9)
 
 
 @pytest.mark.parametrize("mode", MODES)
