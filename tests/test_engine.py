@@ -29,8 +29,10 @@ def test_bounds_and_exact_zero_load(request, ucie_2x2, mode, wl_name):
     r = Simulation.build(ucie_2x2, wl, mode, seed=3).run()
     d = r.data
     zero = d["analytical"]["zero_load_latency_ns"]
-    # the first inference enters an empty package: it takes exactly the zero-load latency
+    # the first inference enters an empty package: it takes exactly the zero-load latency, reported as its own field
     assert r.latencies_ns[0] == pytest.approx(zero, abs=1e-9)
+    assert d["latency_ns_zero_load"] == r.latencies_ns[0] and r.flat()["latency_ns_zero_load"] == d["latency_ns_zero_load"]
+    assert d["energy_pj_per_sample"] == pytest.approx(d["energy_pj_per_inf"] / wl.stream.batch, rel=1e-12)
     assert d["latency_ns_min"] >= zero - 1e-9
     assert d["throughput_inf_per_s"] <= d["analytical"]["throughput_bound_inf_per_s"] * (1 + 1e-9)
 
