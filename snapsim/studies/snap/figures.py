@@ -126,15 +126,18 @@ def _regime_maps(out: Path, r: pd.DataFrame) -> dict:
             for row in g.itertuples():
                 i, j = rows.index((row.batch, row.weight_fetch)), cols.index((row.link, row.snn_timesteps))
                 win = getattr(row, col)
-                grid[i, j] = _DESIGNS.index(win.split("~")[0]) if "~" not in win else np.nan
+                grid[i, j] = _DESIGNS.index(win) if "~" not in win else len(_DESIGNS)  # a tie: grey
                 labels[i][j] = win.replace("~", "=")
-            ax.imshow(grid, cmap=ListedColormap([colors[d] for d in _DESIGNS]), vmin=-0.5, vmax=2.5, aspect="auto")
+            palette = [colors[d] for d in _DESIGNS] + ["#d9d9d9"]
+            ax.imshow(grid, cmap=ListedColormap(palette), vmin=-0.5, vmax=len(_DESIGNS) + 0.5, aspect="auto")
             for i in range(len(rows)):
                 for j in range(len(cols)):
-                    ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=6, color="w")
-            ax.set_xticks(range(len(cols)), [f"{lk}\nT={t}" for lk, t in cols], rotation=90, fontsize=6)
-            ax.set_yticks(range(len(rows)), [f"B={b} {f}" for b, f in rows], fontsize=7)
-            ax.set_title(f"lowest {metric}: {model} [{scenario}] (blank: a tie within 1%)", fontsize=9)
+                    ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=6,
+                            color="k" if "=" in labels[i][j] else "w")
+            ax.set_xticks(range(len(cols)), [f"{lk}\nT={int(t)}" for lk, t in cols], rotation=90, fontsize=6)
+            ax.set_yticks(range(len(rows)), [f"B={int(b)} {f}" for b, f in rows], fontsize=7)
+            ax.set_title(f"lowest {metric}: {model} [{scenario}] (colours: ANN-only blue, SNN-only green, SNAP red; "
+                         "grey: a tie within 1%; x: link and SNN-only T)", fontsize=8)
         fig.tight_layout()
         files[f"fig_regime_{scenario}_{model}"] = save_figure(fig, out / f"regime_map_{scenario}_{model}.png")
     return files
