@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the studies and their sizes, then exit")
     p.add_argument("--size", metavar="SIZE",
                    help="the study's size (default: its default size); snap: small (4 models, 2 links, both "
-                        "scenarios, ~30 s) or default (10 models, 5 links, realistic and paper scenarios, regime "
+                        "scenarios, 20-35 s) or default (10 models, 5 links, realistic and paper scenarios, regime "
                         "map, axes, assumption ladder, accuracy references, chiplet count, link thresholds, "
                         "3-5 min on 2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
