@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the study's size (default: its default size); snap: small (4 models, 2 links, both "
                         "scenarios, 20-35 s) or default (10 models, 5 links, realistic and paper scenarios, regime "
                         "map, axes, assumption ladder, accuracy references, chiplet count, link thresholds, "
-                        "3-5 min on 2 cores)")
+                        "1.5-4 min on 2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local worker processes (default: the size's, e.g. 1 for snap small; else the CPUs "
