@@ -1,6 +1,6 @@
 """Energy as counted actions and state residencies times a cost table.
 
-The simulation only counts: actions per chiplet (MACs by precision, accumulates, neuron updates, SRAM
+The simulation only counts: actions per chiplet (MACs and accumulates by precision, neuron updates, SRAM
 and DRAM bits, on-die bit-hops, codec neuron-steps and spikes) and, per link direction, wire bits and the
 time spent awake idle and asleep (the power policy's residency). :func:`price` turns counts into the
 energy breakdown against a :class:`CostTable` afterwards, so a saved run can be re-priced with another
@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .chiplet import Codec, Memory
 from .config.hardware import ChipletConfig, HardwareConfig, LinkConfig
 from .errors import SnapsimError
 from .package import Package
@@ -56,15 +57,16 @@ class Counts:
 
 def chiplet_costs(c: ChipletConfig) -> dict[str, tuple[str, float]]:
     """Action -> (energy part, pJ per action) for one chiplet."""
+    memory, codec = Memory(c), Codec(c)
     table = {f"mac.{prec}": ("compute", pj) for prec, pj in c.compute.energy_pj_per_mac.items()}
+    table.update({f"ac.{prec}": ("compute", pj) for prec, pj in c.spiking.energy_pj_per_ac.items()})
     table.update(
         {
-            "ac": ("compute", c.spiking.energy_pj_per_ac),
             "neuron_update": ("compute", c.spiking.energy_pj_per_neuron_update),
-            "sram_read_bits": ("sram", c.sram.read_energy_pj_per_bit),
-            "sram_write_bits": ("sram", c.sram.write_energy_pj_per_bit),
+            "sram_read_bits": ("sram", memory.read_energy_pj_per_bit),
+            "sram_write_bits": ("sram", memory.write_energy_pj_per_bit),
             "noc_bit_hops": ("noc", c.noc.energy_pj_per_bit_per_hop),
-            "encode_neuron_steps": ("spike_codec", c.codec.encode_energy_pj_per_neuron_step),
+            "encode_neuron_steps": ("spike_codec", codec.encode_energy_pj_per_neuron_step),
             "decode_neuron_steps": ("spike_codec", c.codec.decode_energy_pj_per_neuron_step),
             "codec_spikes": ("spike_codec", c.codec.energy_pj_per_spike),
         }

@@ -21,6 +21,7 @@ from .chiplet import Noc
 from .config.hardware import HardwareConfig
 from .config.load import config_hash
 from .config.workload import WorkloadConfig
+from .costs import codec_actions
 from .energy import ENERGY_PARTS, Counts, CostTable, price
 from .modes import FLOWS, pipeline_bounds
 from .network import Network
@@ -32,6 +33,17 @@ from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
 __all__ = ["MODES", "Simulation", "FifoServer", "assemble_result", "count_deferred"]
 
 SERVER_KINDS = ("compute", "encoder", "decoder")
+
+
+def _expect(tick: int):
+    """``on_done`` of a planned message: it must arrive at ``tick`` (the plan's closed form)."""
+
+    def check(msg) -> None:
+        if msg.done_tick != tick:  # pragma: no cover - the plan's ring check makes this an engine bug
+            raise RuntimeError(f"collective message {msg.src}->{msg.dst} arrived at tick {msg.done_tick}, "
+                               f"planned {tick}: its ring links were contended")
+
+    return check
 
 
 class FifoServer:
@@ -73,9 +85,9 @@ class Simulation:
         self.probe = with_every_hook(probe) if probe is not None else NullProbe()
         self.env = network.env if network is not None else simpy.Environment()
         self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe)
-        self.servers = {(c, k): FifoServer() for c in plan.chiplets for k in SERVER_KINDS}
-        for bp in plan.boundaries:
-            self.net.mark_route_used(bp.src, bp.dst)
+        self.servers = {(c, k): FifoServer() for c in plan.dies for k in SERVER_KINDS}
+        for src, dst in plan.routes:
+            self.net.mark_route_used(src, dst)
         self.counts = Counts()
         self._runs = [0] * len(plan.partitions)
         N = plan.inferences
@@ -107,10 +119,16 @@ class Simulation:
         return end
 
     def compute(self, p: int, inference: int, ready: int) -> int:
-        """One run of partition ``p``'s work (its actions are counted once, at the end of the run)."""
+        """One run of partition ``p``'s work (its actions are counted once, at the end of the run). A
+        tensor-parallel partition's run also sends its collectives' messages at their planned ticks."""
         self._runs[p] += 1
         part = self.plan.partitions[p]
-        return self.occupy(part.chiplet, "compute", inference, ready, part.cost.ticks)
+        end = self.occupy(part.chiplet, "compute", inference, ready, part.cost.ticks)
+        if part.collectives:
+            start = end - part.cost.ticks
+            for c in part.collectives:
+                self.net.send(c.src, c.dst, c.bits, at=start + c.at, on_done=_expect(start + c.arrival))
+        return end
 
     def finish(self, i: int, end: int) -> None:
         """Inference ``i`` leaves the last partition at tick ``end``."""
@@ -172,8 +190,9 @@ def count_deferred(plan: Plan, counts: Counts, runs, transit_bits) -> None:
     codec's neuron-steps, and the NoC bits of flits crossing intermediate dies (``transit_bits[chiplet]``)."""
     hw, N = plan.hw, plan.inferences
     for part, n in zip(plan.partitions, runs):
-        for k, v in part.cost.actions.items():
-            counts.add(part.chiplet, k, v * n)
+        for cid in part.dies:  # a tensor-parallel group runs the same work on each of its dies
+            for k, v in part.cost.actions.items():
+                counts.add(cid, k, v * n)
     for bp in plan.boundaries:
         bits = bp.on_die_bits * N
         if bits:
@@ -182,8 +201,9 @@ def count_deferred(plan: Plan, counts: Counts, runs, transit_bits) -> None:
                 counts.add(cid, "noc_bit_hops", Noc(hw.chiplet_config(cid)).bit_hops(bits))
         if plan.mode == "snap":  # codec work: every boundary of every inference, all timesteps
             work = bp.neurons * plan.batch * bp.timesteps * N
-            counts.add(bp.src, "encode_neuron_steps", work)
-            counts.add(bp.dst, "decode_neuron_steps", work)
+            for cid, kind in ((bp.src, "encode"), (bp.dst, "decode")):
+                for k, v in codec_actions(hw.chiplet_config(cid), kind, work, stateful=False).items():
+                    counts.add(cid, k, v)
     for cid, bits in transit_bits.items():
         if bits:
             counts.add(cid, "noc_bit_hops", bits * hw.chiplet_config(cid).noc.transit_hops)
@@ -242,7 +262,7 @@ def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, tra
         "inferences": N,
         "batch": plan.batch,
         "partitions": len(plan.partitions),
-        "chiplets_used": list(plan.chiplets),
+        "chiplets_used": list(plan.dies),
         "latency_ns_p50": float(np.percentile(lat_ns, 50)),
         "latency_ns_p99": float(np.percentile(lat_ns, 99)),
         "latency_ns_mean": float(lat_ns.mean()),
@@ -250,7 +270,9 @@ def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, tra
         "latency_ns_max": float(lat_ns.max()),
         "makespan_ns": ticks_to_ns(makespan),
         "throughput_inf_per_s": N * TICKS_PER_S / makespan,
+        "latency_ns_zero_load": float(lat_ns[0]),
         "energy_pj_per_inf": energy["total"] / N,
+        "energy_pj_per_sample": energy["total"] / (N * plan.batch),
         "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
         "d2d_bits_per_inf": sum(l["bits"] for l in rows) / N,
         "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in rows) / N,

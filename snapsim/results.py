@@ -25,9 +25,11 @@ _SCALARS = (
     "latency_ns_mean",
     "latency_ns_min",
     "latency_ns_max",
+    "latency_ns_zero_load",
     "makespan_ns",
     "throughput_inf_per_s",
     "energy_pj_per_inf",
+    "energy_pj_per_sample",
     "d2d_bits_per_inf",
     "d2d_payload_bits_per_inf",
     "seed",
@@ -68,10 +70,12 @@ class RunResult:
             f"hardware {d['hardware']}  workload {d['workload']}  ({d['inferences']} inferences x batch {d['batch']}, "
             f"{d['partitions']} partitions on chiplets {d['chiplets_used']})",
             f"latency per inference  p50 {_ns(d['latency_ns_p50'])}  p99 {_ns(d['latency_ns_p99'])}  "
-            f"(zero-load bound {_ns(d['analytical']['zero_load_latency_ns'])})",
+            f"zero-load {_ns(d['latency_ns_zero_load'])} (first inference; closed form "
+            f"{_ns(d['analytical']['zero_load_latency_ns'])})",
             f"throughput             {d['throughput_inf_per_s']:,.0f} inf/s  "
             f"(bound {d['analytical']['throughput_bound_inf_per_s']:,.0f})",
-            f"energy per inference   {_pj(d['energy_pj_per_inf'])}",
+            f"energy per inference   {_pj(d['energy_pj_per_inf'])}  ({_pj(d['energy_pj_per_sample'])} per sample, "
+            f"batch {d['batch']})",
         ]
         total = d["energy_pj_per_inf"] or 1.0
         for part in ENERGY_PARTS:

@@ -69,6 +69,10 @@ def unsupported(plan: Plan, fidelity: str = "fast", probe=None) -> str | None:
         return f"fidelity {fidelity}: flit-by-flit events by definition"
     if probe is not None and getattr(probe, "enabled", False):
         return "a probe is attached (the stream engine emits no per-event hooks)"
+    for part in plan.partitions:
+        if len(part.dies) > 1 or part.collectives:
+            return (f"partition {part.index} is tensor parallel over dies {list(part.dies)} (its collectives "
+                    "share links with the pipeline)")
     owner: dict[tuple[int, int], int] = {}
     for bp in plan.boundaries:
         for hop in bp.hops:

@@ -121,6 +121,21 @@ def test_every_chiplet_has_dram(path: Path):
     assert load_chiplet(path).dram is not None, "LLM-size workloads need a dram block on every chiplet"
 
 
+# cost fields whose model default would silently decide a comparison: every chiplet preset sets them (so the
+# source test below requires a citation for each)
+DECISIVE_CHIPLET_FIELDS = ("spiking.energy_pj_per_ac", "spiking.membrane_state_bits", "spiking.sparse_efficiency",
+                           "sram.arrays", "sram.energy_reference_kib", "sram.energy_size_exponent")
+
+
+@pytest.mark.parametrize("path", CHIPLETS, ids=_ids(CHIPLETS))
+def test_every_chiplet_sets_and_cites_the_decisive_cost_fields(path: Path):
+    data, _ = load_yaml(path)
+    set_fields = _set_fields(data, nested=True)
+    missing = [f for f in DECISIVE_CHIPLET_FIELDS if f not in set_fields]
+    assert not missing, f"{path.name} leaves {missing} at their model defaults"
+    assert all((data.get("sources") or {}).get(f) for f in DECISIVE_CHIPLET_FIELDS)
+
+
 def test_every_link_and_chiplet_preset_is_used_by_a_package():
     used_links: set[str] = set()
     used_chiplets: set[str] = set()

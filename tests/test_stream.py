@@ -369,3 +369,15 @@ def test_closed_loop_chunk_edges(inferences, in_flight):
     wl = workload(3, 64, encoding="aer", inferences=inferences, max_in_flight=in_flight, macs=3e4)
     for mode in ("ann", "snap"):
         assert_same(simulate(hw, wl, mode, engine="event"), simulate(hw, wl, mode, engine="stream"))
+
+
+def test_tensor_parallel_runs_on_the_event_engine_and_says_why():
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    wl = load_workload(WORKLOADS / "lm_32x4096.yaml", {"stream.inferences": 4, "partition.count": 2,
+                                                       "partition.tensor_parallel": 2})
+    plan = Plan.build(hw, wl, "snap")
+    assert "tensor parallel" in stream.unsupported(plan)
+    r = simulate(hw, wl, "snap", engine="auto")
+    assert r.data["engine"] == "event" and "tensor parallel" in r.data["engine_reason"]
+    with pytest.raises(SnapsimError, match="tensor parallel"):
+        simulate(hw, wl, "snap", engine="stream")

@@ -26,7 +26,9 @@ class Compute:
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)
 
     def spiking_ticks(self, accumulates: float, neuron_updates: float) -> int:
-        """Ticks for one timestep of spiking work: accumulate and neuron-update units run in parallel."""
+        """Ticks for one timestep of spiking work: accumulate and neuron-update units run in parallel; the
+        accumulate units reach ``sparse_efficiency`` of their peak rate on event input."""
         s = self.cfg.spiking
-        cycles = max(math.ceil(accumulates / s.ac_units - 1e-9), math.ceil(neuron_updates / s.neuron_units - 1e-9), 0)
+        cycles = max(math.ceil(accumulates / (s.ac_units * s.sparse_efficiency) - 1e-9),
+                     math.ceil(neuron_updates / s.neuron_units - 1e-9), 0)
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)

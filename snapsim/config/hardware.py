@@ -159,17 +159,53 @@ class ComputeConfig(Strict):
 class SpikingConfig(Strict):
     """Spiking units: synaptic accumulates and neuron (membrane) updates."""
 
-    ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle")
+    ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle (peak, on dense input)")
     neuron_units: PositiveInt = Field(description="Neuron updates per cycle")
-    energy_pj_per_ac: NonNegativeFloat = Field(description="Energy of one synaptic accumulate")
-    energy_pj_per_neuron_update: NonNegativeFloat = Field(description="Energy of one neuron (membrane) update, state access excluded")
+    energy_pj_per_ac: dict[Precision, NonNegativeFloat] = Field(
+        description="Energy of one synaptic accumulate (a weight added into a membrane: an add, no multiply) by "
+        "the workload precision, as energy_pj_per_mac is by operand precision",
+    )
+    energy_pj_per_neuron_update: NonNegativeFloat = Field(
+        description="Energy of one neuron (membrane) update: the arithmetic of a LIF step (leak, add, compare, "
+        "reset); the membrane state access is charged as SRAM traffic (membrane_state_bits) unless that is 0",
+    )
+    membrane_state_bits: int = Field(
+        16, ge=0,
+        description="Membrane-state bits per neuron read and written in SRAM at every neuron update (SNN-only "
+        "neurons and the spike codec's neurons): the one place state access is charged; 0 when "
+        "energy_pj_per_neuron_update already includes it",
+    )
+    sparse_efficiency: float = Field(
+        1.0, gt=0, le=1,
+        description="Achieved fraction of the accumulate units' peak rate on event (sparse) input: load imbalance "
+        "and event scheduling of a sparse dataflow; accumulate time = accumulates / (ac_units x sparse_efficiency)",
+    )
 
 
 class SramConfig(Strict):
-    capacity_mib: PositiveFloat = Field(description="On-die SRAM capacity; weights stay resident if a partition's weights fit")
+    capacity_mib: PositiveFloat = Field(
+        description="On-die SRAM capacity; a partition's weights stay resident up to it, the rest stream from DRAM"
+    )
     bandwidth_gbytes_per_s: PositiveFloat = Field(description="SRAM bandwidth (reads and writes together)")
-    read_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit read from SRAM")
-    write_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit written to SRAM")
+    read_energy_pj_per_bit: NonNegativeFloat = Field(
+        description="Energy per bit read from SRAM, for an array of energy_reference_kib (when given)"
+    )
+    write_energy_pj_per_bit: NonNegativeFloat = Field(
+        description="Energy per bit written to SRAM, for an array of energy_reference_kib (when given)"
+    )
+    arrays: PositiveInt = Field(
+        1, description="Equal SRAM arrays (banks or macros) the capacity is split into, each read by the compute "
+        "next to it; array size = capacity_mib / arrays"
+    )
+    energy_reference_kib: PositiveFloat | None = Field(
+        None,
+        description="Array size the per-bit energies are quoted for; when given, the per-bit energies scale as "
+        "(array size / energy_reference_kib) ** energy_size_exponent (longer word and bit lines, wider "
+        "decoders); default none: the per-bit energies hold at any size",
+    )
+    energy_size_exponent: NonNegativeFloat = Field(
+        0.5, description="Exponent of the per-bit SRAM energy in the array size (see energy_reference_kib)"
+    )
 
 
 class DramConfig(Strict):
@@ -190,12 +226,21 @@ class NocConfig(Strict):
 
 
 class CodecConfig(Strict):
-    """Spike encoder (before a D2D link) and decoder (after it) at a die boundary."""
+    """Spike encoder (before a D2D link) and decoder (after it) at a die boundary, and the SNN-only design's
+    input encoder and output decoder. The encoder is one LIF neuron per encoded neuron, the decoder one
+    spike-count accumulator: each keeps spiking.membrane_state_bits of state in SRAM, read and written per
+    neuron-step, as the spiking neurons do."""
 
     neurons_per_cycle: PositiveInt = Field(description="Neuron-steps encoded or decoded per cycle")
     pipeline_cycles: int = Field(ge=0, description="Fixed pipeline latency per timestep")
-    encode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to encode one neuron for one timestep (activation -> spikes)")
-    decode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to decode one neuron for one timestep (spikes -> activation)")
+    encode_energy_pj_per_neuron_step: NonNegativeFloat | None = Field(
+        None,
+        description="Energy to encode one neuron for one timestep (activation -> spikes), state access excluded; "
+        "default: spiking.energy_pj_per_neuron_update (the encoder is a LIF neuron)",
+    )
+    decode_energy_pj_per_neuron_step: NonNegativeFloat = Field(
+        description="Energy to decode one neuron for one timestep (a spike-count increment), state access excluded"
+    )
     energy_pj_per_spike: NonNegativeFloat = Field(description="Per emitted spike (event formatting)")
 
 

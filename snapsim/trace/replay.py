@@ -301,7 +301,7 @@ def trace_payload_for(trace: Trace | str | Path, plan) -> TracePayload:
     timestep must be the same at every step, and its one frame per sample is replayed."""
     tr = trace if isinstance(trace, Trace) else open_trace(trace)
     kinds = ["spike" if bp.spiking else "activation" for bp in plan.boundaries]
-    names = match_boundaries(tr, kinds, plan.workload.partition_names())
+    names = match_boundaries(tr, kinds, plan.workload.partition_names(len(plan.partitions)))
     encodings = []
     for name, kind, bp in zip(names, kinds, plan.boundaries):
         info = tr.boundary(name)
