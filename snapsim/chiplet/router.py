@@ -219,6 +219,12 @@ class RouterFabric:
                 cfg.terminal_latency_cycles
             self.o_cret[nic] = 2 + cfg.terminal_latency_cycles
             self.i_up[r * P] = nic
+        Td = cfg.switch_traversal_delay_cycles
+        # a flit granted (SA done) in cycle u leaves ST in u + Td, starts on the channel the cycle after and
+        # is buffered downstream ser + lat later; the channel takes the next flit ser cycles after it
+        self.o_dly = [Td + 1 + self.o_ser[og] + self.o_lat[og] for og in range(n_out)]
+        self.o_free = [Td + 1 + self.o_ser[og] for og in range(n_out)]
+        self.o_shift = [None if self.o_down[og] < 0 else (self.o_down[og] - og) * V for og in range(n_out)]
         # input VC state
         self.ibuf = [deque() for _ in range(n_in * V)]
         self.ist = [_IDLE] * (n_in * V)
@@ -259,7 +265,6 @@ class RouterFabric:
         self.w_sa = [[] for _ in range(W)]
         self.w_up = [[] for _ in range(W)]  # SA grants whose update (flit leaves the buffer) is due
         self.w_vaup = [[] for _ in range(W)]  # VA grants whose update is due (VA delay > 1)
-        self.w_st = [[] for _ in range(W)]
         self.now = 0
         self.pending = 0  # flits inside the fabric or queued at NICs
         self.delivered: list[Packet] = []
@@ -359,8 +364,9 @@ class RouterFabric:
             pkt.route = self._route(pkt.src, pkt.dst)
         ready = pkt.created + self.cfg.nic_delay_cycles - 1
         q = self.nic_q[pkt.src]
+        last = pkt.size - 1
         for k in range(pkt.size):
-            q.append((ready, (pkt, k)))
+            q.append((ready, (pkt, k, k == last)))
         self.pending += pkt.size
         self.nic_active.add(pkt.src)
 
@@ -378,8 +384,8 @@ class RouterFabric:
         Rd, Vd, Sd, Td = (cfg.routing_delay_cycles, cfg.vc_alloc_delay_cycles, cfg.sw_alloc_delay_cycles,
                           cfg.switch_traversal_delay_cycles)
         spec = cfg.speculative
-        w_cred, w_arr, w_ej, w_va, w_sa, w_up, w_st = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
-                                                       self.w_up, self.w_st)
+        w_cred, w_arr, w_ej, w_va, w_sa, w_up = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
+                                                 self.w_up)
         w_vaup = self.w_vaup
         ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
         ocr, oown, otail, owait, o_busy = self.ocr, self.oown, self.otail, self.owait, self.o_busy
@@ -388,8 +394,9 @@ class RouterFabric:
         pwait = self.pwait
         vct = self.vct
         delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
-        va_step, sa_step, up_step = self._va, self._sa, self._sa_update
+        va_step, sa_step, up_step = self._va, self._sa, self._sa_updates
         nic_active = self.nic_active
+        iopt, options, adaptive = self.iopt, self._options, self.adaptive
         c = self.now
         while c < until:
             s = c & M
@@ -426,7 +433,7 @@ class RouterFabric:
                     elif st == _IDLE:
                         ist[ivc] = _VA
                         pkt = f[0]
-                        self.iopt[ivc] = self._options(ivc // PV, pkt)
+                        iopt[ivc] = options(ivc // PV, pkt) if adaptive else pkt.route[pkt.hop]
                         w_va[(c + Rd) & M].append(ivc)
                 lst.clear()
             # 3. flits arriving at NICs
@@ -434,10 +441,10 @@ class RouterFabric:
             if lst:
                 for ovc, f in lst:
                     w_cred[(c + o_cret[ovc // V]) & M].append(ovc)
-                    pkt, k = f
+                    pkt = f[0]
                     flits_ejected[pkt.dst] += 1
                     self.pending -= 1
-                    if k == pkt.size - 1:
+                    if f[2]:
                         pkt.arrived = c
                         delivered.append(pkt)
                         if on_deliver is not None:
@@ -455,18 +462,6 @@ class RouterFabric:
                 sa_step(c)
             if w_up[s]:
                 up_step(c)
-            # 7. switch traversal done: flits start on their channels
-            lst = w_st[s]
-            if lst:
-                for og, ovc, f in lst:
-                    o_flits[og] += 1
-                    arr = (c + 1 + o_ser[og] + o_lat[og]) & M
-                    ig = o_down[og]
-                    if ig < 0:
-                        w_ej[arr].append((ovc, f))
-                    else:
-                        w_arr[arr].append((ig * V + ovc % V, f))
-                lst.clear()
             c += 1
         self.now = c
 
@@ -500,7 +495,7 @@ class RouterFabric:
             og = R * P + t
             if o_busy[og] > c + 1:
                 continue
-            pkt, k = f
+            pkt, k, tail = f
             vc = self.nic_vc[t]
             if vc < 0:  # a head: the first free VC after the last one used, round robin
                 base = og * V
@@ -524,7 +519,7 @@ class RouterFabric:
             if k == 0:
                 pkt.injected = c
             o_busy[og] = c + 1 + self.o_ser[og]
-            if k == pkt.size - 1:
+            if tail:
                 self.nic_vc[t] = -1
                 if self.early:
                     oown[ovc] = -1
@@ -544,51 +539,109 @@ class RouterFabric:
         return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1]
 
     def _va(self, c: int) -> None:
-        """VC allocation evaluated in cycle ``c`` for the heads listed there."""
+        """VC allocation evaluated in cycle ``c`` for the heads listed there.
+
+        With deterministic routing each head requests the VCs of one output port, so the allocation splits
+        exactly into one independent problem per output port; a head alone at its port takes the first
+        free VC at or after its accept pointer (what iSLIP and the separable allocator both grant then)."""
         M, V, P = self.M, self.V, self.P
         PV = P * V
         s = c & M
         reqs = self.w_va[s]
         self.w_va[s] = []
-        ist, iopt, ibuf = self.ist, self.iopt, self.ibuf
-        cfg = self.cfg
-        Vd = cfg.vc_alloc_delay_cycles
+        iopt = self.iopt
         grants: list[tuple[int, int]] = []
         failed: list[int] = []
-        reqs.sort()
-        n = len(reqs)
-        k = 0
-        while k < n:
-            ivc = reqs[k]
-            r = ivc // PV
-            j = k + 1
-            while j < n and reqs[j] // PV == r:
-                j += 1
-            group = reqs[k:j]
-            k = j
-            cand = {}
-            for x in group:
-                free = self._free_vcs(iopt[x], ibuf[x][0][0].size)
-                if free:
-                    cand[x - r * PV] = [o - r * PV for o in free]
-                else:  # nothing to request: wait for a VC of these ports to free up
-                    self.ipend[x] = 2
-                    for og, _lo, _hi in iopt[x]:
-                        self.pwait[og].append(x)
-            if not cand:
-                continue
-            if cfg.vc_allocator == "islip":
-                match = _islip(cand, self.va_g, self.va_a, PV, PV, cfg.allocator_iterations, r * PV, r * PV)
-            else:
-                match = _separable(cand, self.va_g, self.va_a, PV, PV, r * PV, r * PV)
-            for li in cand:
-                lo = match.get(li)
-                if lo is None:
-                    failed.append(li + r * PV)
+        if self.adaptive:
+            groups: dict = {}
+            for x in reqs:
+                groups.setdefault(x // PV, []).append(x)
+        elif len(reqs) == 1:
+            groups = {0: reqs}
+        else:
+            groups = {}
+            for x in reqs:
+                groups.setdefault(iopt[x][0][0], []).append(x)
+        oown, ocr, ibuf = self.oown, self.ocr, self.ibuf
+        va_g, va_a = self.va_g, self.va_a
+        vct = self.vct
+        inline = self.cfg.vc_alloc_delay_cycles == 1 and not self.cfg.speculative
+        if inline:
+            ist, iov, ipend = self.ist, self.iov, self.ipend
+            sa_next = self.w_sa[(c + 1) & M]
+        for key in (sorted(groups) if len(groups) > 1 else groups):
+            group = groups[key]
+            if len(group) == 1 and len(iopt[group[0]]) == 1:
+                ivc = group[0]
+                _og, lo, hi = iopt[ivc][0]
+                base = ivc - ivc % PV
+                start = base + va_a[ivc]
+                if start < lo or start >= hi:
+                    start = lo
+                need = ibuf[ivc][0][0].size if vct else 0
+                got = -1
+                for o in range(start, hi):
+                    if oown[o] == -1 and ocr[o] >= need:
+                        got = o
+                        break
                 else:
-                    grants.append((li + r * PV, lo + r * PV))
-        if grants or failed:
-            self.w_vaup[(c + Vd - 1) & M].append((grants, failed))
+                    for o in range(lo, start):
+                        if oown[o] == -1 and ocr[o] >= need:
+                            got = o
+                            break
+                if got < 0:
+                    self._va_wait(ivc)
+                    continue
+                va_g[got] = (ivc - base + 1) % PV
+                va_a[ivc] = (got - base + 1) % PV
+                if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle
+                    oown[got] = ivc
+                    iov[ivc] = got
+                    ist[ivc] = _ACTIVE
+                    ibuf[ivc][0][0].hop += 1
+                    if not ipend[ivc]:
+                        ipend[ivc] = 1
+                        sa_next.append(ivc)
+                else:
+                    grants.append((ivc, got))
+                continue
+            self._va_group(group, grants, failed)
+        if self.cfg.vc_alloc_delay_cycles == 1:
+            if grants or failed:
+                self._va_update(c, grants, failed)
+        elif grants or failed:
+            self.w_vaup[(c + self.cfg.vc_alloc_delay_cycles - 1) & M].append((grants, failed))
+
+    def _va_wait(self, ivc: int) -> None:
+        """No VC to request: wait until one of the head's ports frees one."""
+        self.ipend[ivc] = 2
+        for og, _lo, _hi in self.iopt[ivc]:
+            self.pwait[og].append(ivc)
+
+    def _va_group(self, group: list[int], grants: list, failed: list) -> None:
+        """Full allocation among heads that compete (one router, or one output port of it)."""
+        cfg = self.cfg
+        PV = self.P * self.V
+        r = group[0] // PV
+        cand = {}
+        for x in sorted(group):
+            free = self._free_vcs(self.iopt[x], self.ibuf[x][0][0].size)
+            if free:
+                cand[x - r * PV] = [o - r * PV for o in free]
+            else:
+                self._va_wait(x)
+        if not cand:
+            return
+        if cfg.vc_allocator == "islip":
+            match = _islip(cand, self.va_g, self.va_a, PV, PV, cfg.allocator_iterations, r * PV, r * PV)
+        else:
+            match = _separable(cand, self.va_g, self.va_a, PV, PV, r * PV, r * PV)
+        for li in cand:
+            lo = match.get(li)
+            if lo is None:
+                failed.append(li + r * PV)
+            else:
+                grants.append((li + r * PV, lo + r * PV))
 
     def _va_updates(self, c: int) -> None:
         """VA results due in cycle ``c`` take effect: winners own their output VC and go to SA (the next
@@ -652,32 +705,48 @@ class RouterFabric:
             eligible.append(ivc)
         if not eligible:
             return
-        eligible.sort()
-        n = len(eligible)
-        k = 0
+        sa_g, sa_a, sa_rr = self.sa_g, self.sa_a, self.sa_rr
         winners: list[int] = []
         retry: list[int] = []
-        while k < n:
-            ivc = eligible[k]
-            r = ivc // PV
-            j = k + 1
-            while j < n and eligible[j] // PV == r:
-                j += 1
-            if j == k + 1 and not ispec[ivc]:  # alone in its router this cycle: granted
+        if len(eligible) == 1:
+            groups = [eligible]
+        else:
+            eligible.sort()
+            groups = []
+            last = -1
+            for ivc in eligible:
+                r = ivc // PV
+                if r != last:
+                    groups.append([ivc])
+                    last = r
+                else:
+                    groups[-1].append(ivc)
+        for group in groups:
+            if len(group) == 1:
+                ivc = group[0]
+                if ispec[ivc]:
+                    self._sa_router(ivc // PV, group, winners, retry)
+                    continue
+            else:  # no two requests share an input or an output port: every request wins
+                ins = {x // V for x in group}
+                outs = {iov[x] // V for x in group}
+                if len(ins) < len(group) or len(outs) < len(group) or any(ispec[x] for x in group):
+                    self._sa_router(group[0] // PV, group, winners, retry)
+                    continue
+            rp = group[0] // PV * P
+            for ivc in group:
                 ig = ivc // V
                 og = iov[ivc] // V
-                rp = r * P
-                self.sa_g[og] = (ig - rp + 1) % P
-                self.sa_a[ig] = (og - rp + 1) % P
-                self.sa_rr[ig] = (ivc % V + 1) % V
+                sa_g[og] = (ig - rp + 1) % P
+                sa_a[ig] = (og - rp + 1) % P
+                sa_rr[ig] = (ivc % V + 1) % V
                 winners.append(ivc)
-            else:
-                self._sa_router(r, eligible[k:j], winners, retry)
-            k = j
         for ivc in retry:
             self.w_sa[(c + Sd) & M].append(ivc)
-        up = self.w_up[(c + Sd - 1) & M]
-        up.extend(winners)
+        if Sd == 1:
+            self._sa_update(c, winners)
+        else:
+            self.w_up[(c + Sd - 1) & M].extend(winners)
 
     def _sa_router(self, r: int, group: list[int], winners: list[int], retry: list[int]) -> None:
         """Switch allocation of one router with several requests: per input port and output port the
@@ -724,39 +793,46 @@ class RouterFabric:
             if ivc not in chosen_set:
                 retry.append(ivc)
 
-    def _sa_update(self, c: int) -> None:
-        """SA grants take effect in cycle ``c``: flits leave their buffers, credits go back, ST begins."""
-        M, V, B = self.M, self.V, self.B
-        s = c & M
+    def _sa_updates(self, c: int) -> None:
+        """SA grants of a multi-cycle SA due in cycle ``c``."""
+        s = c & self.M
         lst = self.w_up[s]
         self.w_up[s] = []
+        self._sa_update(c, lst)
+
+    def _sa_update(self, c: int, lst: list[int]) -> None:
+        """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
+        cross the switch (ST) and start on their channel, so their arrival downstream is known now."""
+        M, V = self.M, self.V
         cfg = self.cfg
-        Sd, Td = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
         ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
-        ocr, oown, otail, o_busy, o_ser = self.ocr, self.oown, self.otail, self.o_busy, self.o_ser
-        i_up, o_cret = self.i_up, self.o_cret
-        w_cred, w_st, w_sa, w_va = self.w_cred, self.w_st, self.w_sa, self.w_va
+        ocr, oown, otail, o_busy, o_free = self.ocr, self.oown, self.otail, self.o_busy, self.o_free
+        i_up, o_cret, o_dly, o_shift, o_flits = self.i_up, self.o_cret, self.o_dly, self.o_shift, self.o_flits
+        w_cred, w_arr, w_ej, w_sa, w_va = self.w_cred, self.w_arr, self.w_ej, self.w_sa, self.w_va
         Rd = cfg.routing_delay_cycles
         early = self.early
         PV = self.P * V
-        st_list = w_st[(c + Td) & M]
+        nxt_sa = w_sa[(c + 1) & M]
         for ivc in lst:
             ovc = iov[ivc]
             if ocr[ovc] <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
-                w_sa[(c + 1) & M].append(ivc)
+                nxt_sa.append(ivc)
                 continue
             ispec[ivc] = 0
             ocr[ovc] -= 1
             og = ovc // V
-            o_busy[og] = c + Td + 1 + o_ser[og]
+            o_busy[og] = c + o_free[og]
+            o_flits[og] += 1
             buf = ibuf[ivc]
             f = buf.popleft()
-            self.traversals += 1
             up = i_up[ivc // V]
             w_cred[(c + o_cret[up]) & M].append(up * V + ivc % V)
-            st_list.append((og, ovc, f))
-            pkt, k = f
-            if k == pkt.size - 1:  # tail: the input VC is done with this packet
+            sh = o_shift[og]
+            if sh is None:
+                w_ej[(c + o_dly[og]) & M].append((ovc, f))
+            else:
+                w_arr[(c + o_dly[og]) & M].append((ovc + sh, f))
+            if f[2]:  # tail: the input VC is done with this packet
                 if early:
                     oown[ovc] = -1
                     if self.pwait[og]:
@@ -765,17 +841,17 @@ class RouterFabric:
                     otail[ovc] = 1
                 if buf:
                     ist[ivc] = _VA
-                    nxt = buf[0][0]
-                    self.iopt[ivc] = self._options(ivc // PV, nxt)
+                    self.iopt[ivc] = self._options(ivc // PV, buf[0][0])
                     ipend[ivc] = 0
                     w_va[(c + 1 + Rd) & M].append(ivc)
                 else:
                     ist[ivc] = _IDLE
                     ipend[ivc] = 0
             elif buf:
-                w_sa[(c + 1) & M].append(ivc)
+                nxt_sa.append(ivc)
             else:
                 ipend[ivc] = 0
+        self.traversals += len(lst)
 
 
 def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:

@@ -94,7 +94,8 @@ def throughput_bound(fabric, weights: np.ndarray) -> tuple[float, str]:
         if topo.adaptive and key[0] not in ("inj", "ej"):
             continue
         cap = 1.0 / (_ser(fabric, key) * g)
-        if cap < best:
+        link = key[0] not in ("inj", "ej")
+        if cap < best - 1e-12 or (link and cap <= best + 1e-12 and why != "channel load"):
             best, why = cap, ("channel load" if key[0] not in ("inj", "ej") else f"{key[0]}ection port")
     if topo.adaptive:  # cuts every route crosses: the bisections of the grid
         rows, cols = int(topo.cfg.rows), int(topo.cfg.cols)
