@@ -31,12 +31,13 @@ its network interface, the NIC; ports 1.. are its links, to neighbours in increa
   flits at once and returns their credits.
 
 Zero-load latency (closed form, :func:`zero_load_cycles`), for a packet of ``P`` flits crossing ``H``
-routers over channels ``c`` (injection, ``H - 1`` links, ejection)::
+routers over equal channels (injection, ``H - 1`` links, ejection)::
 
-    T0 = nic + sum_c (ser_c + lat_c) + H * D + (P - 1) * max(S, max_c ser_c)
+    T0 = nic + sum_c (ser_c + lat_c) + H * D + (P - 1) * max(S, ser)
     D  = R + V + S + T            (R + V + S - 1 + T when speculative)
 
-It is exact when the buffers cover the credit round trip. The same router is used for a chiplet's D2D
+(unequal channels: the slowest one that holds the tail back, see :func:`zero_load_cycles`). It is exact
+when the buffers cover the credit round trip. The same router is used for a chiplet's D2D
 ports inside :class:`snapsim.network.Network` (through :class:`RouterSwitch`, the switch seam) and for
 synthetic traffic (:mod:`snapsim.noc`).
 
@@ -106,11 +107,22 @@ def zero_load_cycles(cfg: RouterConfig, channels: Sequence[Channel], flits: int)
     """Closed form: cycles from a packet's creation to its tail's ejection in an idle fabric.
 
     ``channels`` are the ones the packet crosses in order, injection and ejection included (so it crosses
-    ``len(channels) - 1`` routers)."""
-    routers = len(channels) - 1
-    spacing = max([cfg.sw_alloc_delay_cycles] + [c.ser for c in channels])
-    return (cfg.nic_delay_cycles + sum(c.ser + c.lat for c in channels)
-            + routers * router_pipeline_cycles(cfg) + (flits - 1) * spacing)
+    ``len(channels) - 1`` routers). The head starts on channel ``j`` at ``h_j = nic + sum_{i<j} (ser_i +
+    lat_i + D)``; a body flit needs ``S + T`` per router and follows the one before it ``g_j = max(ser_j, S)``
+    later on a router's channel (``ser_0`` on the injection channel). The tail is held back by one channel,
+    the one that maximises ``h_j + (P - 1) g_j + sum_{i>=j} (ser_i + lat_i) + (m - j)(S + T)`` (``m`` =
+    routers crossed). With equal channels this is ``nic + sum (ser + lat) + m D + (P - 1) max(ser, S)``."""
+    D = router_pipeline_cycles(cfg)
+    S, T = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
+    m = len(channels) - 1
+    head = cfg.nic_delay_cycles
+    best = 0
+    for j, ch in enumerate(channels):
+        g = ch.ser if j == 0 else max(ch.ser, S)
+        tail = head + (flits - 1) * g + sum(c.ser + c.lat for c in channels[j:]) + (m - j) * (S + T)
+        best = max(best, tail)
+        head += ch.ser + ch.lat + D
+    return best
 
 
 def _first_from(items: list[int], start: int) -> int:
@@ -275,6 +287,9 @@ class RouterFabric:
         self._routes: dict[tuple[int, int], tuple] = {}
         self._adapt: dict[tuple[int, int, int], tuple] = {}
         self.adaptive = topology.adaptive
+        # False: the shortcuts for uncontended requests (a lone head at an output port, requests sharing no
+        # port) are used; True: every allocation goes through the general allocator (tests compare the two)
+        self.general = False
 
     # ------------------------------------------------------------------------------------------ build
 
@@ -552,7 +567,7 @@ class RouterFabric:
         iopt = self.iopt
         grants: list[tuple[int, int]] = []
         failed: list[int] = []
-        if self.adaptive:
+        if self.adaptive or self.general:
             groups: dict = {}
             for x in reqs:
                 groups.setdefault(x // PV, []).append(x)
@@ -571,7 +586,7 @@ class RouterFabric:
             sa_next = self.w_sa[(c + 1) & M]
         for key in (sorted(groups) if len(groups) > 1 else groups):
             group = groups[key]
-            if len(group) == 1 and len(iopt[group[0]]) == 1:
+            if len(group) == 1 and len(iopt[group[0]]) == 1 and not self.general:
                 ivc = group[0]
                 _og, lo, hi = iopt[ivc][0]
                 base = ivc - ivc % PV
@@ -721,7 +736,11 @@ class RouterFabric:
                     last = r
                 else:
                     groups[-1].append(ivc)
+        general = self.general
         for group in groups:
+            if general:
+                self._sa_router(group[0] // PV, group, winners, retry)
+                continue
             if len(group) == 1:
                 ivc = group[0]
                 if ispec[ivc]:
