@@ -23,6 +23,7 @@ ALL_FILES = sorted(HW.rglob("*.yaml"))
 LINKS = sorted((HW / "link").glob("*.yaml"))
 CHIPLETS = sorted((HW / "chiplet").glob("*.yaml"))
 PACKAGES = sorted((HW / "packages").glob("*.yaml"))
+NOCS = sorted((HW / "noc").glob("*.yaml"))
 
 EXEMPT = {"kind", "name", "standard", "description", "sources"}
 REQUIRED_LINKS = {
@@ -101,7 +102,7 @@ def test_required_presets_exist():
 @pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
 def test_every_file_validates(path: Path):
     kind = validate_file(path)
-    assert kind == {"link": "link", "chiplet": "chiplet", "packages": "hardware"}[path.parent.name]
+    assert kind == {"link": "link", "chiplet": "chiplet", "packages": "hardware", "noc": "hardware"}[path.parent.name]
 
 
 @pytest.mark.parametrize("path", LINKS + CHIPLETS, ids=_ids(LINKS + CHIPLETS))
@@ -238,3 +239,22 @@ def test_credits_cover_round_trip_unless_declared_credit_limited(path: Path):
 def test_at_most_one_link_is_credit_limited():
     limited = [p.stem for p in LINKS if LinkTiming.from_config(load_link(p)).credits_bind]
     assert len(limited) <= 1, limited
+
+
+# ------------------------------------------------------------------------------------------------ noc
+
+
+@pytest.mark.parametrize("path", NOCS, ids=_ids(NOCS))
+def test_noc_preset_cites_every_router_and_link_field(path: Path):
+    """A network-on-chip preset: every router field it sets and every field of its inline link names a
+    source, and the topology is cited."""
+    data, _ = load_yaml(path)
+    router = data["chiplet"]["router"]
+    missing = sorted(set(router) - {"sources"} - set(router.get("sources", {})))
+    assert not missing, f"router fields without a source: {missing}"
+    link = data["link"]
+    missing = sorted(_set_fields(link, nested=False) - set(link.get("sources", {})))
+    assert not missing, f"link fields without a source: {missing}"
+    assert "topology" in data.get("sources", {})
+    hw = load_hardware(path)
+    assert hw.name == path.stem and all(hw.chiplet_config(c).router for c in range(hw.topology.n_chiplets))

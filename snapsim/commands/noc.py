@@ -121,6 +121,8 @@ def _main(args) -> int:
             points.append(pt)
     summary = {
         "hardware": hw.name,
+        "terminals": n,
+        "topology": hw.topology.model_dump(mode="json"),
         "traffic": args.traffic,
         "injection": args.injection,
         "packet_flits": args.packet_flits,
