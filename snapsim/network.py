@@ -5,7 +5,10 @@ Parts (each injected, each with a default): the package description (:class:`sna
 routes, link configs and timings), the link model (:data:`snapsim.d2d.link.LINK_MODELS`: ``fast``
 message-aggregate or ``reference`` flit-by-flit), the power policy of each link direction
 (:func:`snapsim.d2d.power.power_policy`), the switch that forwards flits across an intermediate die
-(:class:`snapsim.chiplet.switch.IdealSwitch`) and a probe (:mod:`snapsim.probe`). Framing is
+(:class:`snapsim.chiplet.switch.IdealSwitch`, the ideal level) and a probe (:mod:`snapsim.probe`). A switch
+with ``carries_messages`` (:class:`snapsim.chiplet.router.RouterSwitch`, the router level) instead takes
+each whole message at ``send``, models the links' flits itself (``link_server`` gives each link's
+counters) and hands deliveries back through :meth:`Network.deliver`. Framing is
 :mod:`snapsim.d2d.framing`, shared with the analytical bounds.
 
 A message travels its route hop by hop with cut-through forwarding: a flit that arrives at an
@@ -121,14 +124,21 @@ class Network:
         self.switch = switch if switch is not None else IdealSwitch(package.transit_ticks)
         self.probe = probe if probe is not None else NullProbe()
         model = LINK_MODELS[fidelity]
+        # a switch that carries whole messages (the router level) also models the links' flits
+        self._carried = getattr(self.switch, "carries_messages", False)
         self.links: dict[tuple[int, int], DirectedLink] = {}
         for (s, d), timing in sorted(package.timing.items()):
-            server = model(env, timing, power(timing))
+            if self._carried:
+                server = self.switch.link_server((s, d), timing, power(timing))
+            else:
+                server = model(env, timing, power(timing))
             self.links[(s, d)] = DirectedLink(package.link_name((s, d)), s, d, package.link_config[(s, d)], timing,
                                               server)
         self._seq = 0
         self._buckets: dict[int, list[tuple[int, int, Message]]] = {}
         self.transit_bits: dict[int, int] = {c: 0 for c in range(package.n)}
+        if self._carried:
+            self.switch.attach(self)
 
     # ------------------------------------------------------------------------------------------ routes
 
@@ -155,10 +165,17 @@ class Network:
         event = None if (group is not None or on_done is not None) else env.event()
         msg = Message(self._seq, src, dst, int(payload_bits), n, path, event, tick, group=group, on_done=on_done)
         self._seq += 1
+        if self._carried:
+            self.switch.send(msg)
+            return msg
         if self.fidelity == "fast":
             msg.ready = FlitTimes(tick, 0, n)
         self._at(tick, 0, msg)
         return msg
+
+    def deliver(self, msg: Message, tick: int) -> None:
+        """A switch that carries whole messages delivers ``msg`` at ``tick`` (>= now), in the end-of-tick batch."""
+        self._at(tick, 1, msg)
 
     def _enqueue(self, kind: int, msg: Message) -> None:
         """kind 0: head flit at the link of hop ``msg.hop``; kind 1: message delivered. Both now."""

@@ -279,6 +279,7 @@ class RouterFabric:
         self.w_vaup = [[] for _ in range(W)]  # VA grants whose update is due (VA delay > 1)
         self.now = 0
         self.pending = 0  # flits inside the fabric or queued at NICs
+        self.inflight = 0  # flits written to an injection channel and not yet ejected
         self.delivered: list[Packet] = []
         self.on_deliver = on_deliver
         self.flits_ejected = [0] * R
@@ -389,6 +390,23 @@ class RouterFabric:
     def idle(self) -> bool:
         return self.pending == 0
 
+    def next_busy_cycle(self) -> int:
+        """The first cycle >= now in which anything can happen (packets waiting at NICs for their creation
+        cycle make the fabric quiet until then); ``now`` unless nothing is in flight."""
+        if self.inflight or not self.pending:
+            return self.now
+        for lists in (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa, self.w_up, self.w_vaup):
+            if any(lists):
+                return self.now
+        return max(self.now, min(self.nic_q[t][0][0] for t in self.nic_active))
+
+    def skip_to(self, cycle: int) -> None:
+        """Advance an quiet fabric to ``cycle`` without simulating the empty cycles in between."""
+        if cycle > self.now:
+            if self.next_busy_cycle() < cycle:
+                raise ValueError("skip_to past a cycle with work")
+            self.now = cycle
+
     # ------------------------------------------------------------------------------------------- run
 
     def run(self, until: int) -> None:
@@ -437,28 +455,30 @@ class RouterFabric:
             # 2. flits arriving at router input buffers
             lst = w_arr[s]
             if lst:
+                va_at = w_va[(c + Rd) & M]
+                sa_now = w_sa[s]
                 for ivc, f in lst:
                     buf = ibuf[ivc]
                     buf.append(f)
                     st = ist[ivc]
-                    if st == _ACTIVE:
-                        if not ipend[ivc] and len(buf) == 1:
-                            ipend[ivc] = 1
-                            w_sa[s].append(ivc)
-                    elif st == _IDLE:
+                    if st == _IDLE:
                         ist[ivc] = _VA
                         pkt = f[0]
                         iopt[ivc] = options(ivc // PV, pkt) if adaptive else pkt.route[pkt.hop]
-                        w_va[(c + Rd) & M].append(ivc)
+                        va_at.append(ivc)
+                    elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                        ipend[ivc] = 1
+                        sa_now.append(ivc)
                 lst.clear()
             # 3. flits arriving at NICs
             lst = w_ej[s]
             if lst:
+                self.pending -= len(lst)
+                self.inflight -= len(lst)
                 for ovc, f in lst:
                     w_cred[(c + o_cret[ovc // V]) & M].append(ovc)
                     pkt = f[0]
                     flits_ejected[pkt.dst] += 1
-                    self.pending -= 1
                     if f[2]:
                         pkt.arrived = c
                         delivered.append(pkt)
@@ -531,6 +551,7 @@ class RouterFabric:
                 continue
             ocr[ovc] -= 1
             q.popleft()
+            self.inflight += 1
             if k == 0:
                 pkt.injected = c
             o_busy[og] = c + 1 + self.o_ser[og]
@@ -884,5 +905,104 @@ def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:
             for edge, tm in package.timing.items()}
 
 
-class RouterSwitch:  # placeholder, completed below in the network integration
+class _ChannelStats:
+    """The link server a :class:`snapsim.network.Network` keeps per link direction when the router level
+    carries the messages: flits sent (read from the fabric's output port) and the busy time they took."""
+
+    def __init__(self, timing, power):
+        self.timing = timing
+        self.power = power
+        self.fabric = None
+        self.og = -1
+
+    @property
+    def flits_sent(self) -> int:
+        return self.fabric.o_flits[self.og] if self.fabric is not None else 0
+
+    @property
+    def busy_ticks(self) -> int:
+        return self.flits_sent * self.timing.t_flit
+
+
+class RouterSwitch:
+    """The router level through the network's switch seam: instead of forwarding flits between links
+    (:class:`snapsim.chiplet.switch.IdealSwitch`), it carries whole messages: ``Network.send`` hands a
+    message to :meth:`send`, the chiplets' routers (a :class:`RouterFabric` of the package) move it cycle
+    by cycle on the SimPy clock, and its delivery comes back through ``Network.deliver``.
+
+    A message becomes a packet of the first link's flits, created in the first router cycle that starts at
+    or after its injection tick and that the fabric has not yet evaluated (the fabric evaluates a cycle
+    after every other event of its first tick). Link power states are modelled at the ideal level only."""
+
     name = "router"
+    carries_messages = True
+
+    def __init__(self) -> None:
+        self.net = None
+        self.fabric: RouterFabric | None = None
+        self._servers: dict[tuple[int, int], _ChannelStats] = {}
+        self._wake = None
+
+    def link_server(self, edge: tuple[int, int], timing, power) -> _ChannelStats:
+        if power.sleeps:
+            raise SnapsimError(f"router level: link {edge[0]}->{edge[1]} has power states (sleep_after_idle_ns); "
+                               "they are modelled at the ideal level only")
+        server = self._servers[edge] = _ChannelStats(timing, power)
+        return server
+
+    def attach(self, net) -> None:
+        self.net = net
+        self.fabric = fab = RouterFabric.from_package(net.package, on_deliver=self._delivered)
+        self.cyc = fab.cycle_ticks()
+        for (a, b), server in self._servers.items():
+            server.fabric = fab
+            server.og = a * fab.P + fab.port_of[a][b]
+        net.env.process(self._run())
+
+    def forward(self, chiplet, arrivals):  # pragma: no cover - the network never asks when messages are carried
+        raise RuntimeError("RouterSwitch carries whole messages")
+
+    def delay(self, chiplet: int) -> int:
+        """Ticks a head flit spends crossing a chiplet's router at zero load (its pipeline depth)."""
+        return router_pipeline_cycles(self.fabric.cfg) * self.cyc
+
+    def send(self, msg) -> None:
+        """A message handed to the network at ``msg.inject_tick``: count its link traffic, queue it."""
+        net, fab = self.net, self.fabric
+        path = msg.path
+        n = msg.n_flits
+        for h, (a, b) in enumerate(zip(path[:-1], path[1:])):
+            link = net.links[(a, b)]
+            link.messages += 1
+            link.payload_bits += msg.payload_bits
+            link.wire_bits += n * link.timing.flit_bits
+            if h > 0:
+                net.transit_bits[a] += n * link.timing.flit_bits
+        created = max(-(-msg.inject_tick // self.cyc), fab.now)
+        fab.inject(Packet(msg.seq, msg.src, msg.dst, n, created, msg))
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def _delivered(self, pkt: Packet) -> None:
+        self.net.deliver(pkt.tag, pkt.arrived * self.cyc)
+
+    def _run(self):
+        env, fab, cyc = self.net.env, self.fabric, self.cyc
+        while True:
+            if fab.idle:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+            c = max(fab.now, -(-int(env.now) // cyc))
+            if c * cyc > env.now:
+                yield env.timeout(c * cyc - env.now)
+            # evaluate cycle c after everything else of its tick (the network's end-of-tick batch included)
+            ev = env.event()
+            ev._ok = True  # a pre-triggered event at a priority below the network's (SimPy has no public API)
+            ev._value = None
+            env.schedule(ev, priority=3, delay=0)
+            yield ev
+            fab.run(c + 1)
+            nxt = fab.next_busy_cycle()
+            if nxt > fab.now:  # only packets created later are left: jump to the first
+                fab.skip_to(nxt)
