@@ -72,7 +72,8 @@ class Simulation:
         self.payload = payload
         self.probe = probe if probe is not None else NullProbe()
         self.env = network.env if network is not None else simpy.Environment()
-        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe)
+        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe,
+                                                               seed=self.seed)
         self.servers = {(c, k): FifoServer() for c in plan.chiplets for k in SERVER_KINDS}
         for bp in plan.boundaries:
             self.net.mark_route_used(bp.src, bp.dst)
@@ -183,7 +184,8 @@ class Simulation:
         for link in self.net.used_links():
             res = link.power.residency(start, end, link.busy_ticks)
             self.counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
-                             asleep_ns=ticks_to_ns(res["asleep"]))
+                             asleep_ns=ticks_to_ns(res["asleep"]), retry_bits=link.retry_bits)
+            err = link.errors
             links.append(
                 {
                     "name": link.name,
@@ -199,6 +201,9 @@ class Simulation:
                     "asleep_ns": ticks_to_ns(res["asleep"]),
                     "wakes": link.power.wakes,
                     "utilization": link.busy_ticks / makespan,
+                    "flit_errors": 0 if err is None else err.failures,
+                    "retransmitted_bits": link.retry_bits,
+                    "corrupt_flits": 0 if err is None else err.corrupt_flits,
                 }
             )
         table = CostTable.from_hardware(self.hw, {l.name: l.cfg for l in self.net.used_links()})
@@ -224,6 +229,7 @@ class Simulation:
             "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
             "d2d_bits_per_inf": sum(l["bits"] for l in links) / N,
             "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in links) / N,
+            "d2d_retransmitted_bits_per_inf": sum(l["retransmitted_bits"] for l in links) / N,
             "links": links,
             "analytical": pipeline_bounds(self.plan, self.payload),
             "seed": self.seed,

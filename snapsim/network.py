@@ -5,7 +5,8 @@ Parts (each injected, each with a default): the package description (:class:`sna
 routes, link configs and timings), the link model (:data:`snapsim.d2d.link.LINK_MODELS`: ``fast``
 message-aggregate or ``reference`` flit-by-flit), the power policy of each link direction
 (:func:`snapsim.d2d.power.power_policy`), the switch that forwards flits across an intermediate die
-(:class:`snapsim.chiplet.switch.IdealSwitch`, the ideal level) and a probe (:mod:`snapsim.probe`). A switch
+(:class:`snapsim.chiplet.switch.IdealSwitch`, the ideal level), a probe (:mod:`snapsim.probe`) and, per
+link direction, its bit-error process seeded from ``seed`` (:mod:`snapsim.d2d.reliability`). A switch
 with ``carries_messages`` (:class:`snapsim.chiplet.router.RouterSwitch`, the router level) instead takes
 each whole message at ``send``, models the links' flits itself (``link_server`` gives each link's
 counters) and hands deliveries back through :meth:`Network.deliver`. Framing is
@@ -34,6 +35,7 @@ from .config.hardware import HardwareConfig, LinkConfig
 from .d2d.link import LINK_MODELS
 from .d2d.timing import FlitTimes, LinkTiming
 from .d2d.power import power_policy
+from .d2d.reliability import error_process
 from .package import Package
 from .probe import NullProbe
 
@@ -101,6 +103,17 @@ class DirectedLink:
     def power(self):
         return self.server.power
 
+    @property
+    def errors(self):
+        """The link direction's error process (:mod:`snapsim.d2d.reliability`), or None if error free."""
+        return getattr(self.server, "errors", None)
+
+    @property
+    def retry_bits(self) -> int:
+        """Wire bits sent again by go-back-N (failed flits and the flits discarded after them)."""
+        err = self.errors
+        return 0 if err is None else err.retry_flits * self.timing.flit_bits
+
 
 class Network:
     def __init__(
@@ -112,6 +125,7 @@ class Network:
         power: Callable[[LinkTiming], object] = power_policy,
         switch=None,
         probe=None,
+        seed: int = 0,
     ):
         if fidelity not in LINK_MODELS:
             raise ValueError(f"fidelity must be one of {FIDELITIES}")
@@ -131,7 +145,7 @@ class Network:
             if self._carried:
                 server = self.switch.link_server((s, d), timing, power(timing))
             else:
-                server = model(env, timing, power(timing))
+                server = model(env, timing, power(timing), error_process(timing, seed, package.link_name((s, d))))
             self.links[(s, d)] = DirectedLink(package.link_name((s, d)), s, d, package.link_config[(s, d)], timing,
                                               server)
         self._seq = 0

@@ -102,6 +102,17 @@ class LinkConfig(Strict):
     wake_latency_ns: NonNegativeFloat = Field(
         0.0, description="Exit latency: a head flit arriving at a sleeping link waits this long before it can start"
     )
+    bit_error_rate: float = Field(
+        0.0, ge=0, lt=1,
+        description="Bit error rate the link layer's CRC sees (after FEC, if the standard uses one); 0: error free",
+    )
+    retry: Literal["none", "go_back_n"] = Field(
+        "none",
+        description="Link-layer retry: go-back-N replays from a flit that failed its CRC once the NAK is back "
+        "(the flits sent meanwhile are discarded and sent again); none: a failed flit is delivered corrupt",
+    )
+    fec_latency_ns: NonNegativeFloat = Field(
+        0.0, description="FEC encode+decode latency, added to phy_latency_ns on every flit (0 without FEC)")
     sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
     _idle_power_derived: bool = PrivateAttr(False)
 
