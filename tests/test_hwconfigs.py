@@ -122,6 +122,21 @@ def test_every_chiplet_has_dram(path: Path):
     assert load_chiplet(path).dram is not None, "LLM-size workloads need a dram block on every chiplet"
 
 
+LP_FIELDS = {"name", "sleep_after_idle_ns", "wake_latency_ns", "sleep_power_mw", "sources"}
+
+
+@pytest.mark.parametrize("path", sorted((HW / "link").glob("*-lp.yaml")), ids=lambda p: p.stem)
+def test_low_power_variant_is_its_base_with_power_states(path: Path):
+    """A ``-lp`` variant is its base preset (copied) with the cited low-power state on."""
+    lp = load_link(path)
+    base = load_link(HW / "link" / f"{path.stem[:-3]}.yaml")
+    a, b = lp.model_dump(exclude=LP_FIELDS), base.model_dump(exclude=LP_FIELDS)
+    assert a == b
+    assert lp.sleep_after_idle_ns is not None and lp.wake_latency_ns > 0
+    assert 0 < lp.sleep_power_mw < lp.idle_power_mw
+    assert {k: v for k, v in lp.sources.items() if k in base.sources} == base.sources
+
+
 def test_every_link_and_chiplet_preset_is_used_by_a_package():
     used_links: set[str] = set()
     used_chiplets: set[str] = set()
@@ -131,7 +146,8 @@ def test_every_link_and_chiplet_preset_is_used_by_a_package():
         used_links.update(e.link.name for e in hw.links)
         used_chiplets.add(hw.chiplet.name)
         used_chiplets.update(c.name for c in hw.chiplets.values())
-    assert {p.stem for p in LINKS} <= used_links
+    # a low-power variant counts as used where its base is (power states are opt-in)
+    assert {p.stem[:-3] if p.stem.endswith("-lp") else p.stem for p in LINKS} <= used_links
     assert {p.stem for p in CHIPLETS} <= used_chiplets
 
 
@@ -237,7 +253,7 @@ def test_credits_cover_round_trip_unless_declared_credit_limited(path: Path):
 
 
 def test_at_most_one_link_is_credit_limited():
-    limited = [p.stem for p in LINKS if LinkTiming.from_config(load_link(p)).credits_bind]
+    limited = [p.stem for p in LINKS if LinkTiming.from_config(load_link(p)).credits_bind and not p.stem.endswith("-lp")]
     assert len(limited) <= 1, limited
 
 
