@@ -2,8 +2,8 @@
 packet-size distributions (Dally & Towles, *Principles and Practices of Interconnection Networks*, ch. 3
 and 23; the same set as BookSim2's ``traffic`` and ``injection_process`` options).
 
-Everything is vectorised per block of cycles and drawn from one generator seeded by ``(seed, purpose)``,
-so a run is reproducible and independent of how it is cut into blocks.
+Everything is vectorised per block of cycles and drawn, block after block in cycle order, from one
+generator seeded by ``(seed, purpose)``: the same seed and blocks give the same packets.
 
 Patterns map a source terminal to a destination (terminal ids are row-major on meshes and tori: node
 ``y * cols + x``):
