@@ -250,6 +250,9 @@ class RouterFabric:
         self.otail = [0] * (n_out * V)
         self.owait = [-1] * (n_out * V)  # an input VC waiting for a credit of this output VC
         self.o_busy = [0] * n_out  # first cycle the channel can start a new flit
+        self.in_stamp = [-1] * n_in  # the last cycle an SA request used this input port
+        self.out_stamp = [-1] * n_out
+        self.r_stamp = [-1] * R  # the last cycle this router had contending SA requests
         self.pwait: list[list[int]] = [[] for _ in range(n_out)]  # input VCs waiting for a free VC here
         # allocator pointers (local indices within a router)
         self.va_g = [0] * (n_out * V)
@@ -724,6 +727,8 @@ class RouterFabric:
         ist, iov, ibuf, ipend, ispec = self.ist, self.iov, self.ibuf, self.ipend, self.ispec
         ocr, o_busy, owait = self.ocr, self.o_busy, self.owait
         send = c + Sd + Td - 1  # the cycle the flit would leave ST
+        in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
+        general = self.general
         eligible: list[int] = []
         for ivc in reqs:
             if ist[ivc] != _ACTIVE or not ibuf[ivc]:
@@ -739,48 +744,33 @@ class RouterFabric:
                 self.w_sa[(busy - Sd - Td) & M].append(ivc)  # the first cycle the channel allows
                 continue
             eligible.append(ivc)
+            # a router where two requests share a port (or one is speculative) needs the allocator
+            ig = ivc // V
+            if in_st[ig] == c or out_st[og] == c or ispec[ivc] or general:
+                r_st[ivc // PV] = c
+            in_st[ig] = c
+            out_st[og] = c
         if not eligible:
             return
         sa_g, sa_a, sa_rr = self.sa_g, self.sa_a, self.sa_rr
         winners: list[int] = []
         retry: list[int] = []
-        if len(eligible) == 1:
-            groups = [eligible]
-        else:
-            eligible.sort()
-            groups = []
-            last = -1
-            for ivc in eligible:
-                r = ivc // PV
-                if r != last:
-                    groups.append([ivc])
-                    last = r
-                else:
-                    groups[-1].append(ivc)
-        general = self.general
-        for group in groups:
-            if general:
-                self._sa_router(group[0] // PV, group, winners, retry)
+        contended: dict[int, list[int]] = {}
+        for ivc in eligible:
+            r = ivc // PV
+            if r_st[r] == c:
+                contended.setdefault(r, []).append(ivc)
                 continue
-            if len(group) == 1:
-                ivc = group[0]
-                if ispec[ivc]:
-                    self._sa_router(ivc // PV, group, winners, retry)
-                    continue
-            else:  # no two requests share an input or an output port: every request wins
-                ins = {x // V for x in group}
-                outs = {iov[x] // V for x in group}
-                if len(ins) < len(group) or len(outs) < len(group) or any(ispec[x] for x in group):
-                    self._sa_router(group[0] // PV, group, winners, retry)
-                    continue
-            rp = group[0] // PV * P
-            for ivc in group:
-                ig = ivc // V
-                og = iov[ivc] // V
-                sa_g[og] = (ig - rp + 1) % P
-                sa_a[ig] = (og - rp + 1) % P
-                sa_rr[ig] = (ivc % V + 1) % V
-                winners.append(ivc)
+            # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
+            ig = ivc // V
+            og = iov[ivc] // V
+            rp = r * P
+            sa_g[og] = (ig - rp + 1) % P
+            sa_a[ig] = (og - rp + 1) % P
+            sa_rr[ig] = (ivc % V + 1) % V
+            winners.append(ivc)
+        for r in sorted(contended):
+            self._sa_router(r, sorted(contended[r]), winners, retry)
         for ivc in retry:
             self.w_sa[(c + Sd) & M].append(ivc)
         if Sd == 1:
