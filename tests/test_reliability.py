@@ -37,7 +37,12 @@ def test_error_process_counts_attempts_alike():
         else:
             fails_b += [b.attempt() for _ in range(100)]
     assert fails_a == fails_b and a.failures == sum(fails_a) > 0
-    assert ErrorProcess(0.01, 8, "c0->c1").rng.random() != ErrorProcess(0.01, 7, "c0->c1").rng.random()
+    assert ErrorProcess(0.01, 8, "c0->c1").countdown != ErrorProcess(0.01, 7, "c0->c1").countdown or \
+        ErrorProcess(0.01, 8, "c0->c1").rng.random() != ErrorProcess(0.01, 7, "c0->c1").rng.random()
+    # the count-down is geometric with mean 1/p
+    e = ErrorProcess(0.05, 1, "x")
+    draws = [e._draw() for _ in range(20_000)]
+    assert sum(draws) / len(draws) == pytest.approx(20, rel=0.03) and min(draws) == 1
 
 
 @pytest.mark.parametrize("fidelity", ["fast", "reference"])

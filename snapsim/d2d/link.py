@@ -69,10 +69,13 @@ class FastLink:
         if self.power.sleeps:  # a sleeping link wakes first: its lanes are free only after that
             self.free = max(self.free, self.power.head_arrives(ready.first))
         err = self.errors
-        if err is not None and not err.clean(n):
-            if tm.go_back_n:
+        if err is not None:
+            if err.countdown > n:  # no failure among these n attempts (ErrorProcess.clean, inlined)
+                err.countdown -= n
+            elif tm.go_back_n:
                 return self._serve_with_retries(ready.to_array())
-            err.corrupt_flits += err.failures_in(n)
+            else:
+                err.corrupt_flits += err.failures_in(n)
         if self._hist is None and ready.arr is None:
             if ready.spacing <= t:
                 starts = FlitTimes(max(ready.first, self.free), t, n)

@@ -20,9 +20,7 @@ and a link's errors do not depend on the other links' traffic.
 from __future__ import annotations
 
 import math
-import zlib
-
-import numpy as np
+import random
 
 __all__ = ["flit_error_rate", "ErrorProcess", "error_process"]
 
@@ -37,18 +35,26 @@ def flit_error_rate(bit_error_rate: float, flit_bits: int) -> float:
 class ErrorProcess:
     """The failures of one link direction's transmission attempts, and their counters."""
 
-    __slots__ = ("p", "rng", "countdown", "failures", "retry_flits", "corrupt_flits")
+    __slots__ = ("p", "rng", "_log_q", "countdown", "failures", "retry_flits", "corrupt_flits")
 
     def __init__(self, p: float, seed: int, name: str):
         self.p = p
-        self.rng = np.random.default_rng([int(seed), zlib.crc32(name.encode()), 0x5E7])
+        # a string seed is hashed with SHA-512 by the random module: reproducible, cheap to set up per link
+        self.rng = random.Random(f"snapsim.reliability:{int(seed)}:{name}")
+        self._log_q = math.log1p(-p) if 0 < p < 1 else 0.0
         self.countdown = self._draw()
         self.failures = 0  # attempts that failed their CRC
         self.retry_flits = 0  # flits sent again (the failed ones and the go-back-N discards)
         self.corrupt_flits = 0  # failed flits delivered as they are (no retry)
 
     def _draw(self) -> int:
-        return int(self.rng.geometric(self.p)) if self.p > 0 else 1 << 62
+        """Attempts up to and including the next failure: geometric, by inversion."""
+        if self.p <= 0:
+            return 1 << 62
+        if self.p >= 1:
+            return 1
+        u = 1.0 - self.rng.random()  # in (0, 1]
+        return min(1 << 62, int(math.log(u) / self._log_q) + 1)
 
     def clean(self, n: int) -> bool:
         """True (and consumed) if the next ``n`` attempts all succeed."""
