@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "snapsim.commands.run",
     "snapsim.commands.validate",
     "snapsim.commands.bench",
+    "snapsim.commands.noc",
     "snapsim.commands.trace",
     "snapsim.commands.sweep",
     "snapsim.commands.pareto",

@@ -27,7 +27,8 @@ ENERGY_PARTS = ("compute", "sram", "dram", "noc", "d2d_dynamic", "d2d_static", "
 
 @dataclass
 class Counts:
-    """Action counts ``chip[cid][action]`` and per-link ``wire_bits``, ``idle_ns`` (awake) and ``asleep_ns``."""
+    """Action counts ``chip[cid][action]`` and per-link ``wire_bits``, ``idle_ns`` (awake), ``asleep_ns`` and
+    ``retry_bits`` (bits sent again by link-layer retry)."""
 
     chip: dict[int, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     links: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -35,8 +36,8 @@ class Counts:
     def add(self, cid: int, action: str, n: float) -> None:
         self.chip[cid][action] += n
 
-    def link(self, name: str, *, wire_bits: int, idle_ns: float, asleep_ns: float) -> None:
-        self.links[name] = {"wire_bits": wire_bits, "idle_ns": idle_ns, "asleep_ns": asleep_ns}
+    def link(self, name: str, *, wire_bits: int, idle_ns: float, asleep_ns: float, retry_bits: int = 0) -> None:
+        self.links[name] = {"wire_bits": wire_bits, "idle_ns": idle_ns, "asleep_ns": asleep_ns, "retry_bits": retry_bits}
 
     def as_dict(self) -> dict:
         return {
@@ -51,7 +52,8 @@ class Counts:
             for action, n in actions.items():
                 counts.add(int(cid), action, n)
         for name, v in data["links"].items():
-            counts.link(name, wire_bits=v["wire_bits"], idle_ns=v["idle_ns"], asleep_ns=v["asleep_ns"])
+            counts.link(name, wire_bits=v["wire_bits"], idle_ns=v["idle_ns"], asleep_ns=v["asleep_ns"],
+                        retry_bits=v.get("retry_bits", 0))
         return counts
 
 
@@ -116,7 +118,8 @@ def price(counts: Counts, table: CostTable) -> dict[str, float]:
             parts[part] += n * pj
     for name, c in counts.links.items():
         cost = table.links[name]
-        parts["d2d_dynamic"] += c["wire_bits"] * cost["energy_pj_per_bit"]
+        # retransmitted bits (go-back-N replays) cost the same per bit as the first transmission
+        parts["d2d_dynamic"] += (c["wire_bits"] + c.get("retry_bits", 0)) * cost["energy_pj_per_bit"]
         # mW x ns = pJ
         parts["d2d_static"] += c["idle_ns"] * cost["idle_power_mw"]
         parts["d2d_static"] += c["asleep_ns"] * cost["sleep_power_mw"]

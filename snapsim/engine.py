@@ -84,7 +84,8 @@ class Simulation:
         self.payload = payload
         self.probe = with_every_hook(probe) if probe is not None else NullProbe()
         self.env = network.env if network is not None else simpy.Environment()
-        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe)
+        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe,
+                                                               seed=self.seed)
         self.servers = {(c, k): FifoServer() for c in plan.dies for k in SERVER_KINDS}
         for src, dst in plan.routes:
             self.net.mark_route_used(src, dst)
@@ -231,7 +232,8 @@ def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, tra
     for link in links:
         res = link.power.residency(start, end, link.busy_ticks)
         counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
-                    asleep_ns=ticks_to_ns(res["asleep"]))
+                    asleep_ns=ticks_to_ns(res["asleep"]), retry_bits=link.retry_bits)
+        err = link.errors
         rows.append(
             {
                 "name": link.name,
@@ -247,6 +249,9 @@ def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, tra
                 "asleep_ns": ticks_to_ns(res["asleep"]),
                 "wakes": link.power.wakes,
                 "utilization": link.busy_ticks / makespan,
+                "flit_errors": 0 if err is None else err.failures,
+                "retransmitted_bits": link.retry_bits,
+                "corrupt_flits": 0 if err is None else err.corrupt_flits,
             }
         )
     table = CostTable.from_hardware(hw, {l.name: l.cfg for l in links})
@@ -276,6 +281,7 @@ def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, tra
         "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
         "d2d_bits_per_inf": sum(l["bits"] for l in rows) / N,
         "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in rows) / N,
+        "d2d_retransmitted_bits_per_inf": sum(l["retransmitted_bits"] for l in rows) / N,
         "links": rows,
         "analytical": dict(bounds) if bounds is not None else pipeline_bounds(plan, payload),
         "seed": seed,

@@ -5,7 +5,11 @@ Parts (each injected, each with a default): the package description (:class:`sna
 routes, link configs and timings), the link model (:data:`snapsim.d2d.link.LINK_MODELS`: ``fast``
 message-aggregate or ``reference`` flit-by-flit), the power policy of each link direction
 (:func:`snapsim.d2d.power.power_policy`), the switch that forwards flits across an intermediate die
-(:class:`snapsim.chiplet.switch.IdealSwitch`) and a probe (:mod:`snapsim.probe`). Framing is
+(:class:`snapsim.chiplet.switch.IdealSwitch`, the ideal level), a probe (:mod:`snapsim.probe`) and, per
+link direction, its bit-error process seeded from ``seed`` (:mod:`snapsim.d2d.reliability`). A switch
+with ``carries_messages`` (:class:`snapsim.chiplet.router.RouterSwitch`, the router level) instead takes
+each whole message at ``send``, models the links' flits itself (``link_server`` gives each link's
+counters) and hands deliveries back through :meth:`Network.deliver`. Framing is
 :mod:`snapsim.d2d.framing`, shared with the analytical bounds.
 
 A message travels its route hop by hop with cut-through forwarding: a flit that arrives at an
@@ -38,8 +42,9 @@ from .config.hardware import HardwareConfig, LinkConfig
 from .d2d.link import LINK_MODELS
 from .d2d.timing import FlitTimes, LinkTiming
 from .d2d.power import power_policy
+from .d2d.reliability import error_process
 from .package import Package
-from .probe import NullProbe
+from .probe import NullProbe, with_every_hook
 
 __all__ = ["Network", "Message", "Group", "DirectedLink", "FIDELITIES"]
 
@@ -108,6 +113,17 @@ class DirectedLink:
     def power(self):
         return self.server.power
 
+    @property
+    def errors(self):
+        """The link direction's error process (:mod:`snapsim.d2d.reliability`), or None if error free."""
+        return getattr(self.server, "errors", None)
+
+    @property
+    def retry_bits(self) -> int:
+        """Wire bits sent again by go-back-N (failed flits and the flits discarded after them)."""
+        err = self.errors
+        return 0 if err is None else err.retry_flits * self.timing.flit_bits
+
 
 class Network:
     def __init__(
@@ -120,6 +136,7 @@ class Network:
         switch=None,
         probe=None,
         merge: bool = True,
+        seed: int = 0,
     ):
         if fidelity not in LINK_MODELS:
             raise ValueError(f"fidelity must be one of {FIDELITIES}")
@@ -130,13 +147,18 @@ class Network:
         self.fidelity = fidelity
         self.topology = package.topology
         self.switch = switch if switch is not None else IdealSwitch(package.transit_ticks)
-        self.probe = probe if probe is not None else NullProbe()
+        self.probe = with_every_hook(probe) if probe is not None else NullProbe()
         self._probing = bool(self.probe.enabled)  # read once: the per-message path tests a plain attribute
         self.route = package.route  # chiplets visited from src to dst (the package's routing)
         model = LINK_MODELS[fidelity]
+        # a switch that carries whole messages (the router level) also models the links' flits
+        self._carried = getattr(self.switch, "carries_messages", False)
         self.links: dict[tuple[int, int], DirectedLink] = {}
         for (s, d), timing in sorted(package.timing.items()):
-            server = model(env, timing, power(timing))
+            if self._carried:
+                server = self.switch.link_server((s, d), timing, power(timing))
+            else:
+                server = model(env, timing, power(timing), error_process(timing, seed, package.link_name((s, d))))
             self.links[(s, d)] = DirectedLink(package.link_name((s, d)), s, d, package.link_config[(s, d)], timing,
                                               server)
         self._seq = 0
@@ -146,6 +168,8 @@ class Network:
         self._merge: dict[tuple[int, int], bool] = {}
         # merging needs link models that serve a message in one call and a switch without state
         self._can_merge = merge and fidelity == "fast" and type(self.switch) is IdealSwitch
+        if self._carried:
+            self.switch.attach(self)
 
     # ------------------------------------------------------------------------------------------ routes
 
@@ -191,6 +215,9 @@ class Network:
         event = None if (group is not None or on_done is not None) else env.event()
         msg = Message(self._seq, src, dst, int(payload_bits), n, path, event, tick, group=group, on_done=on_done)
         self._seq += 1
+        if self._carried:
+            self.switch.send(msg)
+            return msg
         if self.fidelity != "fast":
             self._at(tick, 0, msg)
             return msg
@@ -211,6 +238,10 @@ class Network:
         if group.remaining == 0:
             self._at(group.latest, 2, group.last)
         return msg
+
+    def deliver(self, msg: Message, tick: int) -> None:
+        """A switch that carries whole messages delivers ``msg`` at ``tick`` (>= now), in the end-of-tick batch."""
+        self._at(tick, 1, msg)
 
     def _enqueue(self, kind: int, msg: Message) -> None:
         """kind 0: head flit at the link of hop ``msg.hop``; kind 1: message delivered; kind 2: the last

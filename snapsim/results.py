@@ -32,6 +32,7 @@ _SCALARS = (
     "energy_pj_per_sample",
     "d2d_bits_per_inf",
     "d2d_payload_bits_per_inf",
+    "d2d_retransmitted_bits_per_inf",
     "seed",
     "snapsim_version",
     "config_hash",

@@ -112,14 +112,18 @@ def simulate(
     plan = Plan.build(hw, workload, mode)
     payload = payload_for(plan, seed, trace, trace_cache, cache)
     why = stream.unsupported(plan, fidelity, probe) if engine != "event" else "requested (engine=event)"
+    result = None
     if why is None:
-        result = stream.run(plan, payload, seed=seed, fidelity=fidelity,
-                            reason="requested (engine=stream)" if engine == "stream" else
-                            "no link is shared by two flows: the stream is a feed-forward network of FIFO servers",
-                            cache=None if cache is None else cache.solutions)
-    elif engine == "stream":
-        raise SnapsimError(f"the stream engine does not apply to this run: {why}")
-    else:
+        try:
+            result = stream.run(plan, payload, seed=seed, fidelity=fidelity,
+                                reason="requested (engine=stream)" if engine == "stream" else
+                                "no link is shared by two flows: the stream is a feed-forward network of FIFO servers",
+                                cache=None if cache is None else cache.solutions)
+        except stream.FlitFailure as exc:
+            why = str(exc)
+    if result is None:
+        if engine == "stream":
+            raise SnapsimError(f"the stream engine does not apply to this run: {why}")
         sim = Simulation(plan, payload, seed=seed, fidelity=fidelity, probe=probe)
         sim.engine_reason = why
         result = sim.run()

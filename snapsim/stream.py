@@ -48,6 +48,7 @@ import numpy as np
 
 from .d2d.framing import flits_for_bits_array
 from .d2d.power import power_policy
+from .d2d.reliability import error_process
 from .energy import Counts
 from .plan import Plan
 
@@ -546,7 +547,8 @@ def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
 
 @dataclass
 class _LinkTally:
-    """A used link direction's totals, as :func:`snapsim.engine.assemble_result` reads them."""
+    """A used link direction's totals, as :func:`snapsim.engine.assemble_result` reads them (the stream
+    engine only completes runs in which no flit fails its CRC: no error counters, no retried bits)."""
 
     name: str
     cfg: object
@@ -556,6 +558,13 @@ class _LinkTally:
     payload_bits: int
     wire_bits: int
     busy_ticks: int
+    errors: object = None
+    retry_bits: int = 0
+
+
+class FlitFailure(Exception):
+    """A flit of the run fails its CRC (its link's seeded error process says so): the run has retries or
+    corrupt flits, which only the event engine models; ``str()`` says which link and attempt."""
 
 
 @dataclass
@@ -657,7 +666,12 @@ def run(plan: Plan, payload, *, seed: int = 0, fidelity: str = "fast", reason: s
             power.wakes = hs.wakes
             if hop.sleeps:
                 power.asleep_ticks = hs.asleep
-            tallies[hop.edge] = _LinkTally(package.link_name(hop.edge), package.link_config[hop.edge], power,
+            name = package.link_name(hop.edge)
+            errors = error_process(hop.timing, seed, name)
+            if errors is not None and flits >= errors.countdown:  # the event engine's first failure is in this run
+                raise FlitFailure(f"link {name} fails attempt {errors.countdown} of its {flits} flits "
+                                  "(link-layer retry: the event engine models it)")
+            tallies[hop.edge] = _LinkTally(name, package.link_config[hop.edge], power,
                                            N * bp.messages, flits, route.payload_bits, wire, flits * hop.t)
     runs = [N * plan.steps] * len(plan.partitions)
     links = [tallies[e] for e in sorted(tallies)]

@@ -381,3 +381,20 @@ def test_tensor_parallel_runs_on_the_event_engine_and_says_why():
     assert r.data["engine"] == "event" and "tensor parallel" in r.data["engine_reason"]
     with pytest.raises(SnapsimError, match="tensor parallel"):
         simulate(hw, wl, "snap", engine="stream")
+
+
+def test_a_run_with_a_failing_flit_goes_to_the_event_engine_and_says_why():
+    """Link-layer retry is modelled by the event engine: when a link's seeded error process fails an
+    attempt within the run, the stream engine hands the run over (the result says which link), and its
+    result keeps the retried bits; an error rate too low to fail any attempt leaves the stream engine exact."""
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml", {"link.bit_error_rate": 1e-5})
+    wl = load_workload(WORKLOADS / "resnet18_imagenet.yaml", {"stream.inferences": 16})
+    r = simulate(hw, wl, "snap", engine="auto")
+    assert r.data["engine"] == "event" and "fails attempt" in r.data["engine_reason"]
+    assert r.data["d2d_retransmitted_bits_per_inf"] > 0
+    with pytest.raises(SnapsimError, match="fails attempt"):
+        simulate(hw, wl, "snap", engine="stream")
+    quiet = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    fast, event = simulate(quiet, wl, "snap", engine="stream"), simulate(quiet, wl, "snap", engine="event")
+    assert fast.data["engine"] == "stream"
+    assert_same(event, fast)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib
 import json
 
-SUITES = ("link", "sweep", "startup", "trace", "pareto")
+SUITES = ("link", "sweep", "startup", "trace", "pareto", "router")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="run the benchmarks (simulation speed, sweeps, CLI start-up, trace stats, Pareto)",
+        help="run the benchmarks (simulation speed, sweeps, CLI start-up, trace stats, Pareto, router level)",
         description="Run benchmark suites. Each prints its figure and a baseline from the same run. "
         "The link suite runs the same cases in the reference and fast fidelities and checks identical timing.",
     )
