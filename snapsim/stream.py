@@ -668,25 +668,19 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int, spacing: int) -
         tape, work = None, 0
         while True:
             passes += 1
-            if tape is None:  # a full evaluation, recorded
+            X, delta = (0, None) if tape is None else tape.first_stage(g)
+            if X == 0:  # a full evaluation, recorded
                 tape = _Tape(P, g)
                 d, source, st_new = pipe.run(a, b, g, st, tape=tape)
-                work += P
+            elif X == P:  # no stage decides otherwise: the done ticks move with their sources
+                (d, source), later = tape.entry_for(P, delta), st
             else:  # from the first stage whose decisions the moved guesses can change
-                X, delta = tape.first_stage(g)
-                if X == 0:
-                    tape = None
-                    passes -= 1
-                    continue
-                if X == P:
-                    d, source = tape.entry_for(P, delta)
-                    later = st
-                else:
-                    d, source, later = pipe.run(a, b, g, st, start=X, entry=tape.entry_for(X, delta))
-                st_new = tape.states(X, delta, later)
-                work += max(1, P - X)
+                d, source, later = pipe.run(a, b, g, st, start=X, entry=tape.entry_for(X, delta))
+            work += max(1, P - X)
             c = d[:L] - g[K:]  # how far each guess is from the done tick it must equal
             if not c.any():
+                if X:  # the states of stages before X follow their sources
+                    st_new = tape.states(X, delta, later)
                 break
             if work >= budget:  # keep the exact prefix: up to the first guess that was off, at least K
                 b = a + K + int(np.flatnonzero(c)[0])
@@ -729,20 +723,18 @@ def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
     g_i``. Moving the injection of ``j = source_{i-K}`` (the inference whose injection decides
     ``done_{i-K}`` through the queueing) moves ``done_{i-K}`` alike, so the max-plus Newton step is
     ``delta_i = c_i + delta_j`` (0 when ``j`` is exact or -1): a sum along the chain of sources, taken by
-    pointer jumping."""
+    pointer jumping. The chain steps back at least ``K`` inferences at a time, so ``ceil(log2(chain))``
+    jumps reach its end."""
     L = len(c)
-    D = np.zeros(L + K, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
-    D[K:] = c
-    P = np.full(L + K, -1, dtype=np.int64)
-    P[K:] = np.where(source >= 0, source, -1)
-    while True:
-        has = P >= 0
-        if not has.any():
-            break
-        Ps = np.where(has, P, 0)
-        D = D + np.where(has, D[Ps], 0)
-        P = np.where(has, P[Ps], -1)
-    return D[K:]
+    root = L + K  # an exact node of its own: D 0, pointing at itself; exact guesses and -1 point at it
+    D = np.zeros(L + K + 1, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
+    D[K:root] = c
+    P = np.full(L + K + 1, root, dtype=np.int64)
+    P[K:root] = np.where(source >= 0, source, root)
+    for _ in range(max(1, (root // K).bit_length())):
+        D += D[P]
+        P = P[P]
+    return D[K:root]
 
 
 # ------------------------------------------------------------------------------------------ the result
