@@ -26,11 +26,17 @@ them one event at a time:
 
 The closed loop (``injection: closed``, ``max_in_flight = K``) feeds inference ``i + K`` in when
 inference ``i`` leaves, so the stream is not feed-forward across inferences. It is solved chunk by
-chunk: the injection ticks of a chunk are guessed, the chunk is computed vectorised, and the guess is
-corrected until it is a fixed point. The correction is a Newton step of the max-plus system: each done
-tick is traced back through the queueing to the injection that decides it (its source), and moves with
-it. Every pass makes at least ``K`` more inferences exact; chunks that settle quickly grow, and a chunk
-that does not settle in a few passes keeps its exact prefix.
+chunk: the injection ticks of a chunk are guessed (the first chunk with a one-server model: zero-load
+latency, bottleneck spacing; later ones one cycle after inference ``i - K``), the chunk is computed
+vectorised, and the guess is corrected until it is a fixed point. The correction is a Newton step of
+the max-plus system: each done tick is traced back through the queueing to the injection that decides
+it (its source), and moves with it. Every pass makes at least ``K`` more inferences exact; chunks that
+settle quickly grow, and a chunk that does not settle within a few passes' work keeps its exact prefix.
+Only the first pass of a chunk is a full one: it records every decision's margin (:class:`_Tape`), and
+a corrected guess is evaluated from the first stage whose decisions it can change, the earlier stages'
+ticks and states moving with their sources. When the loop binds, the inferences reach the slowest
+partition about one service time apart and it queues by ties and near ties (several Newton steps),
+while every other stage keeps wide margins: those steps evaluate the slowest partition alone.
 
 The result is identical to the event engine's (latencies to the tick, counts, link busy / asleep /
 wakes, energy): :func:`run` builds it with the same :func:`snapsim.engine.assemble_result`. The engine
@@ -57,8 +63,8 @@ __all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "route_delive
 
 NEG = -(2**62)  # "never": below every tick, with room to add any run's ticks without overflow
 WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
-LOOP_PASSES = 6  # closed-loop passes before a chunk keeps only its exact prefix
-_CHUNK0 = 128  # closed-loop chunk after the first K inferences (it doubles while chunks settle quickly)
+LOOP_PASSES = 6  # closed-loop work (in full passes' worth of stages) before a chunk keeps its exact prefix
+_CHUNK0 = 128  # the first closed-loop chunk (it doubles while chunks settle quickly)
 
 
 # ------------------------------------------------------------------------------------ applicability
@@ -95,9 +101,9 @@ def lindley(ready: np.ndarray, service, free: int, ramp: tuple | None = None) ->
     ``end_i = through_i + m_i`` where ``m_i = max(free, x_0, .., x_i)`` and ``x_j = ready_j - before_j``;
     job ``i`` waited iff ``x_i < m_i`` (its start was set by an earlier job or ``free``). ``ramp``:
     ``(before, through)`` of a constant ``service`` over ``len(ready)`` jobs, if already at hand
-    (:func:`ramp_of`)."""
+    (:func:`_ramp`)."""
     if isinstance(service, (int, np.integer)):
-        before, through = ramp if ramp is not None else ramp_of(int(service), len(ready))
+        before, through = ramp if ramp is not None else _ramp(int(service), len(ready))
     else:
         through = np.cumsum(service, dtype=np.int64)
         before = through - service
@@ -107,7 +113,7 @@ def lindley(ready: np.ndarray, service, free: int, ramp: tuple | None = None) ->
     return m + through, x < m
 
 
-def ramp_of(service: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _ramp(service: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(before, through)`` of :func:`lindley` for ``n`` jobs of ``service`` ticks each."""
     before = np.arange(n, dtype=np.int64) * service
     return before, before + service
@@ -432,7 +438,7 @@ class _Pipeline:
         key = (service, len(ready))
         ramp = self._ramps.get(key)
         if ramp is None:
-            ramp = self._ramps[key] = ramp_of(service, len(ready))
+            ramp = self._ramps[key] = _ramp(service, len(ready))
         return lindley(ready, service, free, ramp)
 
     def initial(self) -> dict:
@@ -533,19 +539,19 @@ class _Tape:
     """A full evaluation of a closed-loop chunk, kept so that later guesses of its injections are evaluated
     only from the first stage whose decisions they can change.
 
-    Every decision the pipeline takes (a job queues behind the previous one at a FIFO server or a link
-    direction; a message's first flit waits for the lanes) compares two ticks, and while no decision
-    changes, every tick is the injection of its source (the inference whose injection decides it, see
-    :func:`_propagate`) plus a constant. Moving the injections by ``delta`` therefore moves each compared
-    tick by ``delta`` at its source (0 for the state before the chunk), and a comparison whose margin (the
-    absolute difference of its two ticks) exceeds the spread ``max(delta, 0) - min(delta, 0)`` keeps its
-    outcome; a tie (margin 0) never counts as kept. Ticks of inferences before the first moved one do
-    not move at all (sources never come from later inferences). By induction along the pipeline: if
-    every decision of stages ``< X`` about the inferences from the first moved one on has a margin above
-    the spread, those stages decide alike, their sources stay, and every tick they produce moves by
-    ``delta`` at its source: stage ``X``'s input (:meth:`entry_for`) and their servers' states after the
-    chunk (:meth:`states`) follow without evaluating them. Decisions the tape does not track (flit-level
-    or waking links, :attr:`_Out.margins`) make their stage always evaluated again.
+    Every decision the pipeline takes (whether a job queues behind the previous one at a FIFO server or a
+    link direction) compares two ticks, and while no decision changes, every tick is the injection of its
+    source (the inference whose injection decides it, see :func:`_propagate`) plus a constant. Moving
+    the injections by ``delta`` therefore moves each compared tick by ``delta`` at its source (0 for the
+    state before the chunk), and a comparison whose margin (the absolute difference of its two ticks)
+    exceeds the spread ``max(delta, 0) - min(delta, 0)`` keeps its outcome; a tie (margin 0) never counts
+    as kept. Ticks of inferences before the first moved one do not move at all (sources never come from
+    later inferences). By induction along the pipeline: if every decision of stages ``< X`` about the
+    inferences from the first moved one on has a margin above the spread, those stages decide alike,
+    their sources stay, and every tick they produce moves by ``delta`` at its source: stage ``X``'s input
+    (:meth:`entry_for`) and their servers' states after the chunk (:meth:`states`) follow without
+    evaluating them. Decisions the tape does not track (flit-level or waking links,
+    :attr:`_Out.margins`) make their stage always evaluated again.
     """
 
     def __init__(self, stages: int, inject: np.ndarray):
@@ -629,8 +635,11 @@ class _Tape:
 # ------------------------------------------------------------------------------------------ injection
 
 
-def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int, spacing: int) -> tuple[np.ndarray, np.ndarray, dict, int]:
-    """Injection and done ticks of every inference, and the final server states; also the passes made."""
+def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int,
+           spacing: int) -> tuple[np.ndarray, np.ndarray, dict, int]:
+    """Injection and done ticks of every inference, and the final server states; also the evaluations
+    made (full or from a later stage). ``latency``, ``spacing``: the zero-load latency and bottleneck
+    service of an inference (ticks), for the closed loop's first guess."""
     s = plan.workload.stream
     N = s.inferences
     if s.injection != "closed":
@@ -723,8 +732,8 @@ def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
     g_i``. Moving the injection of ``j = source_{i-K}`` (the inference whose injection decides
     ``done_{i-K}`` through the queueing) moves ``done_{i-K}`` alike, so the max-plus Newton step is
     ``delta_i = c_i + delta_j`` (0 when ``j`` is exact or -1): a sum along the chain of sources, taken by
-    pointer jumping. The chain steps back at least ``K`` inferences at a time, so ``ceil(log2(chain))``
-    jumps reach its end."""
+    pointer jumping. The chain steps back at least ``K`` inferences at a time, so it has at most
+    ``(L + K) // K`` links and that many jumps' ``bit_length`` doublings reach its end."""
     L = len(c)
     root = L + K  # an exact node of its own: D 0, pointing at itself; exact guesses and -1 point at it
     D = np.zeros(L + K + 1, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
@@ -766,7 +775,8 @@ class FlitFailure(Exception):
 class Solution:
     """A solved stream: injection and done ticks of every inference, the pipeline (flits per message per
     hop), the servers' and links' final states, each boundary's spikes, the analytical bounds, and the
-    passes the solver made. Reusable by every run whose plan times alike (see :func:`solve_key`)."""
+    pipeline evaluations the solver made (full or from a later stage). Reusable by every run whose plan
+    times alike (see :func:`solve_key`)."""
 
     inject_tick: np.ndarray
     done_tick: np.ndarray
@@ -813,7 +823,6 @@ def solve(plan: Plan, payload, seed: int = 0) -> Solution:
     bits, spikes = _tables(plan, payload)
     pipe = _Pipeline(plan, bits)
     bounds = pipeline_bounds(plan, payload)
-    s = plan.workload.stream
     inject, done, st, passes = _solve(pipe, plan, seed, max(1, round(bounds["zero_load_latency_ns"] * 1000)),
                                       max(1, round(bounds["bottleneck_ns_per_inf"] * 1000)))
     return Solution(inject, done, pipe, st, spikes, bounds, passes, payload)
