@@ -64,7 +64,8 @@ __all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "route_delive
 NEG = -(2**62)  # "never": below every tick, with room to add any run's ticks without overflow
 WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
 LOOP_PASSES = 6  # closed-loop work (in full passes' worth of stages) before a chunk keeps its exact prefix
-_CHUNK0 = 128  # the first closed-loop chunk (it doubles while chunks settle quickly)
+_CHUNK0 = 128  # the first closed-loop chunk (it doubles while chunks settle quickly) ...
+_CHUNK_MAX = 4096  # ... up to this: a chunk's first pass keeps every stage's arrays (_Tape), ~4 per stage
 
 
 # ------------------------------------------------------------------------------------ applicability
@@ -376,7 +377,7 @@ class _Route:
 def _propagate(source: np.ndarray, waited: np.ndarray) -> np.ndarray:
     """Sources of a FIFO server's outputs: a job that did not wait ends as its input decides; one that
     waited ends as the last job before it that did not wait (-1: the server's state before the slice)."""
-    if not waited.any():
+    if not np.count_nonzero(waited):  # (the ndarray.any wrapper costs more than the count)
         return source
     last = np.arange(len(waited))
     last[waited] = -1
@@ -489,7 +490,7 @@ class _Pipeline:
                     tape.fifo(p, "encoder", end, enc_end, new["encoder"][p], src)
                 new["encoder"][p] = int(enc_end[-1])
                 send = np.add.outer(enc_end, self.send_lag[p]).reshape(-1)
-            deliver, msrc, new["hops"][p] = route.run(new["hops"][p], a * M, b * M, send, np.repeat(src, M),
+            deliver, msrc, new["hops"][p] = route.run(new["hops"][p], a * M, b * M, send, src.repeat(M),
                                                       None if tape is None else tape.hops[p])
             if self.mode == "ann":
                 t, src = deliver, msrc
@@ -687,7 +688,7 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int,
                 d, source, later = pipe.run(a, b, g, st, start=X, entry=tape.entry_for(X, delta))
             work += max(1, P - X)
             c = d[:L] - g[K:]  # how far each guess is from the done tick it must equal
-            if not c.any():
+            if not np.count_nonzero(c):
                 if X:  # the states of stages before X follow their sources
                     st_new = tape.states(X, delta, later)
                 break
@@ -706,7 +707,7 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int,
         st = st_new
         a = b
         if work <= 3 * P:  # settled quickly: try a chunk twice as long
-            width *= 2
+            width = min(2 * width, _CHUNK_MAX)
     return inject, done, st, passes
 
 

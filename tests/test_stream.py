@@ -272,6 +272,19 @@ def test_fifo_kernel_equals_the_recurrence(jobs, free):
     assert ends.tolist() == want and waited.tolist() == want_w
 
 
+@given(st.lists(st.integers(-50, 1000), min_size=1, max_size=40), st.integers(0, 60), st.integers(0, 500))
+def test_fifo_kernel_with_one_service_time_equals_the_recurrence(ready, service, free):
+    """Constant service (the compute, encoder and decoder servers), ready ticks in any order, ties."""
+    ready = np.array(ready, dtype=np.int64)
+    ends, waited = stream.lindley(ready, service, free)
+    f, want, want_w = free, [], []
+    for r in ready.tolist():
+        want_w.append(r < f)
+        f = max(r, f) + service
+        want.append(f)
+    assert ends.tolist() == want and waited.tolist() == want_w
+
+
 # ------------------------------------------------------------------- the event engine's merged flows
 
 
