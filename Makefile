@@ -37,10 +37,12 @@ bench: install
 	$(VENV)/bin/snapsim bench
 
 # retrain the example models (snapsim/examples) and rewrite the shipped traces and their workload files in
-# the package data, snapsim/data/workloads (= workloads/ through the symlink; about 6 minutes on 2 cores)
+# the package data, snapsim/data/workloads (= workloads/ through the symlink), and the ANN-only and SNN-only
+# accuracy references of the same models (workloads/references.json; about 14 minutes on 2 cores)
 traces: install
 	$(PY) -m snapsim.examples.digits_snap
 	$(PY) -m snapsim.examples.charlm_snap
+	$(PY) -m snapsim.examples.references
 
 # regenerate the reference pages of the input file kinds from the config models (docs/reference/)
 docs: install

@@ -18,6 +18,16 @@ answers three questions, and nothing else in snapsim asks them another way:
 :meth:`Encoding.window_bits` turns per-timestep non-zero counts (and, for data-dependent kinds, per-frame
 bits) into per-message bits; the statistical payload, trace replay and ``trace stats`` all use it.
 
+**Frame packing** (``pack``, every kind, default 1): a message carries ``pack`` consecutive send windows
+instead of one, so several small spike frames share a flit (the link framing, :mod:`snapsim.d2d.framing`,
+puts any message of B bits in ``ceil(B / payload per flit)`` flits, at least one: without packing a
+3-spike AER frame costs a whole flit, like a full bitmap). The cost is latency: a message leaves when its
+last frame is encoded, so the first frame waits ``pack - 1`` windows (snap: encoder steps; snn: timestep
+computes), which the engine and the closed forms both see through :meth:`Encoding.windows`. Frames that
+do not delimit themselves carry their length once they share a message (:meth:`Encoding.delimiter_bits`:
+``aer`` without timestamps and ``rle`` add ``ceil(log2(n+1))`` bits per frame; the others have a fixed
+size, a mask or a row length).
+
 Kinds, with ``n`` neurons, ``k`` non-zeros and ``F`` frames in the message:
 
 ``dense``   ``F * n * precision_bits``; data independent.
@@ -102,19 +112,49 @@ class Encoding(Strict):
     kind: str
     #: whether sizes need the data (positions), not only non-zero counts
     data_dependent: ClassVar[bool] = False
+    #: whether the kind can carry values (an activation), not only spike presence
+    carries_values: ClassVar[bool] = True
+
+    #: frame packing: consecutive send windows per message (1: one message per window, the default)
+    pack: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = Field(
+        1, description="Frame packing: consecutive send windows per message (1: one message per window); "
+        "packs sparse frames into fewer flits at the cost of waiting for the later frames")
 
     # --- when it sends -------------------------------------------------------------------------------
 
+    def unit_windows(self, timesteps: int) -> tuple[tuple[int, int], ...]:
+        """The kind's own send windows, before packing: one timestep each (``rate``: ``window_steps``)."""
+        return tuple((t, t + 1) for t in range(int(timesteps)))
+
     def windows(self, timesteps: int) -> tuple[tuple[int, int], ...]:
         """``(first, stop)`` timesteps of each message of a sample's ``timesteps`` frames, in send order;
-        a message leaves when the frame of timestep ``stop - 1`` is encoded."""
-        return tuple((t, t + 1) for t in range(int(timesteps)))
+        a message leaves when the frame of timestep ``stop - 1`` is encoded. With ``pack = k`` a message
+        holds ``k`` consecutive unit windows (the last message may hold fewer)."""
+        units = self.unit_windows(timesteps)
+        k = self.pack
+        return tuple((units[i][0], units[min(i + k, len(units)) - 1][1]) for i in range(0, len(units), k))
 
     # --- bits from counts ----------------------------------------------------------------------------
 
     def count_terms(self, n_neurons: int, frames: int = 1) -> tuple[int, int]:
-        """``(fixed_bits, bits_per_spike)`` of a message of ``frames`` frames of ``n_neurons``."""
+        """``(fixed_bits, bits_per_spike)`` of ``frames`` frames of ``n_neurons`` in one message, without the
+        frame delimiters packing adds (:meth:`message_terms` has them)."""
         raise NotImplementedError  # pragma: no cover - every kind defines it or is data dependent
+
+    def delimiter_bits(self, n_neurons: int) -> int:
+        """Bits that mark where each frame ends when several frames share a message (``pack > 1``): 0 for
+        kinds whose frames delimit themselves (a fixed size, a mask, a row length)."""
+        return 0
+
+    def message_terms(self, n_neurons: int, frames: int = 1) -> tuple[int, int]:
+        """``(fixed_bits, bits_per_spike)`` of one sample's message of ``frames`` frames, frame delimiters
+        included when packing (``pack > 1``): the size rule every payload model uses."""
+        fixed, per = self.count_terms(n_neurons, frames)
+        return fixed + self.packing_bits(n_neurons, frames), per
+
+    def packing_bits(self, n_neurons: int, frames: int) -> int:
+        """Frame delimiters of one sample's message of ``frames`` frames (0 unless ``pack > 1``)."""
+        return int(frames) * self.delimiter_bits(n_neurons) if self.pack > 1 else 0
 
     def message_bits(self, n_neurons: int, n_spikes, frames: int = 1):
         """Exact bits of a message of ``frames`` frames holding ``n_spikes`` non-zeros in total.
@@ -123,7 +163,7 @@ class Encoding(Strict):
         (mean) count gives the exact mean size, since sizes are affine in the count. Count-only kinds
         only: a data-dependent kind raises :class:`SnapsimError`.
         """
-        fixed, per = self.count_terms(n_neurons, frames)
+        fixed, per = self.message_terms(n_neurons, frames)
         top = int(n_neurons) * int(frames)
         if np.ndim(n_spikes) == 0:
             k = n_spikes.item() if isinstance(n_spikes, np.generic) else n_spikes
@@ -166,9 +206,9 @@ class Encoding(Strict):
             if self.data_dependent:
                 if frame_bits is None:
                     raise SnapsimError(f"encoding {self.kind}: sizes depend on spike positions; frame data needed")
-                out.append(np.asarray(frame_bits[a:b]).sum(axis=0))
+                out.append(np.asarray(frame_bits[a:b]).sum(axis=0) + self.packing_bits(n_neurons, b - a) * samples)
             else:
-                fixed, per = self.count_terms(n_neurons, b - a)
+                fixed, per = self.message_terms(n_neurons, b - a)
                 out.append(fixed * samples + per * nnz[a:b].sum(axis=0))
         return np.asarray(out, dtype=np.int64)
 
@@ -182,6 +222,19 @@ class Encoding(Strict):
     def with_precision(self, precision_bits: int) -> "Encoding":
         """The same encoding with its value precision replaced (kinds without one are returned as is)."""
         return self
+
+    def for_values(self, value_bits: int) -> "Encoding":
+        """This encoding carrying activation values of ``value_bits`` bits each: the value field (``dense``,
+        ``zvc``: ``precision_bits``; ``csr``, ``aer``, ``rle``: ``value_bits``) is set to it unless the config
+        gave it explicitly. Kinds that carry no values (``bitmap``, ``rate``) raise :class:`SnapsimError`."""
+        if not self.carries_values:
+            raise SnapsimError(f"encoding {self.kind}: carries no values (spike presence only)")
+        key = self._value_field
+        if key in self.model_fields_set:
+            return self
+        return self.model_copy(update={key: int(value_bits)})
+
+    _value_field: ClassVar[str] = "value_bits"
 
     def to_dict(self) -> dict[str, Any]:
         """``kind`` plus the fields that differ from the defaults (round-trips through parse_encoding)."""
@@ -206,6 +259,7 @@ class Dense(Encoding):
 
     kind: Literal["dense"] = "dense"
     precision_bits: PositiveBits = Field(16, description="Bits per element")
+    _value_field: ClassVar[str] = "precision_bits"
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -221,6 +275,7 @@ class Zvc(Encoding):
     kind: Literal["zvc"] = "zvc"
     precision_bits: PositiveBits = Field(16, description="Bits per value when value_bits is not given")
     value_bits: Bits | None = Field(None, description="Bits per non-zero value; default precision_bits")
+    _value_field: ClassVar[str] = "precision_bits"
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -234,6 +289,7 @@ class Bitmap(Encoding):
     """One bit per neuron per timestep."""
 
     kind: Literal["bitmap"] = "bitmap"
+    carries_values: ClassVar[bool] = False
 
     def count_terms(self, n_neurons, frames=1):
         n, f = _check_shape(n_neurons, frames)
@@ -260,6 +316,9 @@ class Aer(Encoding):
         if self.address_bits is not None and self.address_bits < need:
             return "address_bits", f"{self.address_bits} bits cannot address {n_neurons} neurons (needs {need})"
         return None
+    def delimiter_bits(self, n_neurons):
+        # frame-synchronous events (no timestamp) need each frame's event count once frames share a message
+        return 0 if self.timestamp_bits else max(1, _ceil_log2(int(n_neurons) + 1))
 
 
 class Csr(Encoding):
@@ -290,10 +349,11 @@ class Rate(Encoding):
     """A spike count per neuron per window of timesteps; one message per window."""
 
     kind: Literal["rate"] = "rate"
+    carries_values: ClassVar[bool] = False
     window_steps: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = Field(1, description="Timesteps per window; one message per window, sent at its last timestep")
     count_bits: PositiveBits | None = Field(None, description="Bits of a neuron's spike count; default ceil(log2(window_steps + 1)), which never saturates")
 
-    def windows(self, timesteps):
+    def unit_windows(self, timesteps):
         T, W = int(timesteps), self.window_steps
         return tuple((a, min(a + W, T)) for a in range(0, T, W))
 
@@ -316,6 +376,10 @@ class Rle(Encoding):
             "encoding rle: the size depends on spike positions, not only on counts; size it from the data "
             "with frame_bits (a trace, or frames drawn by the statistical payload)"
         )
+
+    def delimiter_bits(self, n_neurons):
+        # trailing zeros are not sent, so a frame's token count marks its end once frames share a message
+        return max(1, _ceil_log2(int(n_neurons) + 1))
 
     def frame_bits(self, frames):
         frames = _frames(frames)
@@ -438,8 +502,8 @@ def breakeven_firing_rate(
     """
     if precision_bits is not None:
         enc_a, enc_b = enc_a.with_precision(precision_bits), enc_b.with_precision(precision_bits)
-    fa, sa = enc_a.count_terms(n_neurons, timesteps_a)
-    fb, sb = enc_b.count_terms(n_neurons, timesteps_b)
+    fa, sa = enc_a.message_terms(n_neurons, timesteps_a)
+    fb, sb = enc_b.message_terms(n_neurons, timesteps_b)
     # cost(p) = fixed + per_spike * p * n * T
     slope = sa * n_neurons * timesteps_a - sb * n_neurons * timesteps_b
     offset = fa - fb

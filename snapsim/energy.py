@@ -1,6 +1,6 @@
 """Energy as counted actions and state residencies times a cost table.
 
-The simulation only counts: actions per chiplet (MACs by precision, accumulates, neuron updates, SRAM
+The simulation only counts: actions per chiplet (MACs and accumulates by precision, neuron updates, SRAM
 and DRAM bits, on-die bit-hops, codec neuron-steps and spikes) and, per link direction, wire bits and the
 time spent awake idle and asleep (the power policy's residency). :func:`price` turns counts into the
 energy breakdown against a :class:`CostTable` afterwards, so a saved run can be re-priced with another
@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .chiplet import Codec, Memory
 from .config.hardware import ChipletConfig, HardwareConfig, LinkConfig
 from .errors import SnapsimError
 from .package import Package
@@ -26,7 +27,8 @@ ENERGY_PARTS = ("compute", "sram", "dram", "noc", "d2d_dynamic", "d2d_static", "
 
 @dataclass
 class Counts:
-    """Action counts ``chip[cid][action]`` and per-link ``wire_bits``, ``idle_ns`` (awake) and ``asleep_ns``."""
+    """Action counts ``chip[cid][action]`` and per-link ``wire_bits``, ``idle_ns`` (awake), ``asleep_ns`` and
+    ``retry_bits`` (bits sent again by link-layer retry)."""
 
     chip: dict[int, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     links: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -34,8 +36,8 @@ class Counts:
     def add(self, cid: int, action: str, n: float) -> None:
         self.chip[cid][action] += n
 
-    def link(self, name: str, *, wire_bits: int, idle_ns: float, asleep_ns: float) -> None:
-        self.links[name] = {"wire_bits": wire_bits, "idle_ns": idle_ns, "asleep_ns": asleep_ns}
+    def link(self, name: str, *, wire_bits: int, idle_ns: float, asleep_ns: float, retry_bits: int = 0) -> None:
+        self.links[name] = {"wire_bits": wire_bits, "idle_ns": idle_ns, "asleep_ns": asleep_ns, "retry_bits": retry_bits}
 
     def as_dict(self) -> dict:
         return {
@@ -50,21 +52,23 @@ class Counts:
             for action, n in actions.items():
                 counts.add(int(cid), action, n)
         for name, v in data["links"].items():
-            counts.link(name, wire_bits=v["wire_bits"], idle_ns=v["idle_ns"], asleep_ns=v["asleep_ns"])
+            counts.link(name, wire_bits=v["wire_bits"], idle_ns=v["idle_ns"], asleep_ns=v["asleep_ns"],
+                        retry_bits=v.get("retry_bits", 0))
         return counts
 
 
 def chiplet_costs(c: ChipletConfig) -> dict[str, tuple[str, float]]:
     """Action -> (energy part, pJ per action) for one chiplet."""
+    memory, codec = Memory(c), Codec(c)
     table = {f"mac.{prec}": ("compute", pj) for prec, pj in c.compute.energy_pj_per_mac.items()}
+    table.update({f"ac.{prec}": ("compute", pj) for prec, pj in c.spiking.energy_pj_per_ac.items()})
     table.update(
         {
-            "ac": ("compute", c.spiking.energy_pj_per_ac),
             "neuron_update": ("compute", c.spiking.energy_pj_per_neuron_update),
-            "sram_read_bits": ("sram", c.sram.read_energy_pj_per_bit),
-            "sram_write_bits": ("sram", c.sram.write_energy_pj_per_bit),
+            "sram_read_bits": ("sram", memory.read_energy_pj_per_bit),
+            "sram_write_bits": ("sram", memory.write_energy_pj_per_bit),
             "noc_bit_hops": ("noc", c.noc.energy_pj_per_bit_per_hop),
-            "encode_neuron_steps": ("spike_codec", c.codec.encode_energy_pj_per_neuron_step),
+            "encode_neuron_steps": ("spike_codec", codec.encode_energy_pj_per_neuron_step),
             "decode_neuron_steps": ("spike_codec", c.codec.decode_energy_pj_per_neuron_step),
             "codec_spikes": ("spike_codec", c.codec.energy_pj_per_spike),
         }
@@ -114,7 +118,8 @@ def price(counts: Counts, table: CostTable) -> dict[str, float]:
             parts[part] += n * pj
     for name, c in counts.links.items():
         cost = table.links[name]
-        parts["d2d_dynamic"] += c["wire_bits"] * cost["energy_pj_per_bit"]
+        # retransmitted bits (go-back-N replays) cost the same per bit as the first transmission
+        parts["d2d_dynamic"] += (c["wire_bits"] + c.get("retry_bits", 0)) * cost["energy_pj_per_bit"]
         # mW x ns = pJ
         parts["d2d_static"] += c["idle_ns"] * cost["idle_power_mw"]
         parts["d2d_static"] += c["asleep_ns"] * cost["sleep_power_mw"]

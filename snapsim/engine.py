@@ -21,17 +21,29 @@ from .chiplet import Noc
 from .config.hardware import HardwareConfig
 from .config.load import config_hash
 from .config.workload import WorkloadConfig
+from .costs import codec_actions
 from .energy import ENERGY_PARTS, Counts, CostTable, price
 from .modes import FLOWS, pipeline_bounds
 from .network import Network
 from .payload import PayloadModel, StatisticalPayload
 from .plan import MODES, Plan
-from .probe import NullProbe
+from .probe import NullProbe, with_every_hook
 from .units import TICKS_PER_S, ns_to_ticks, ticks_to_ns
 
-__all__ = ["MODES", "Simulation", "FifoServer"]
+__all__ = ["MODES", "Simulation", "FifoServer", "assemble_result", "count_deferred"]
 
 SERVER_KINDS = ("compute", "encoder", "decoder")
+
+
+def _expect(tick: int):
+    """``on_done`` of a planned message: it must arrive at ``tick`` (the plan's closed form)."""
+
+    def check(msg) -> None:
+        if msg.done_tick != tick:  # pragma: no cover - the plan's ring check makes this an engine bug
+            raise RuntimeError(f"collective message {msg.src}->{msg.dst} arrived at tick {msg.done_tick}, "
+                               f"planned {tick}: its ring links were contended")
+
+    return check
 
 
 class FifoServer:
@@ -70,18 +82,23 @@ class Simulation:
         self.hw, self.wl, self.mode = plan.hw, plan.workload, plan.mode
         self.seed, self.fidelity = int(seed), fidelity
         self.payload = payload
-        self.probe = probe if probe is not None else NullProbe()
+        self.probe = with_every_hook(probe) if probe is not None else NullProbe()
         self.env = network.env if network is not None else simpy.Environment()
-        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe)
-        self.servers = {(c, k): FifoServer() for c in plan.chiplets for k in SERVER_KINDS}
-        for bp in plan.boundaries:
-            self.net.mark_route_used(bp.src, bp.dst)
+        self.net = network if network is not None else Network(self.env, plan.package, fidelity, probe=self.probe,
+                                                               seed=self.seed)
+        self.servers = {(c, k): FifoServer() for c in plan.dies for k in SERVER_KINDS}
+        for src, dst in plan.routes:
+            self.net.mark_route_used(src, dst)
         self.counts = Counts()
         self._runs = [0] * len(plan.partitions)
         N = plan.inferences
         self.inject_tick = np.zeros(N, dtype=np.int64)
         self.done_tick = np.full(N, -1, dtype=np.int64)
         self.flow = FLOWS[plan.mode](self)
+        #: why this run uses the event engine (recorded in the result; :func:`snapsim.runner.simulate` sets it)
+        self.engine_reason = "the event engine was called directly"
+        if self.probe.enabled:
+            self.probe.begin(self)
 
     @classmethod
     def build(cls, hw: HardwareConfig, workload: WorkloadConfig, mode: str, seed: int = 0, fidelity: str = "fast",
@@ -98,14 +115,21 @@ class Simulation:
         """A job of ``ticks`` on chiplet ``chiplet``'s ``kind`` server, ready at ``ready``; returns its end."""
         start, end = self.servers[(chiplet, kind)].occupy(ready, ticks)
         if self.probe.enabled:
+            self.probe.server_queued(f"c{chiplet}.{kind}", inference, ready, start)
             self.probe.server_job(f"c{chiplet}.{kind}", inference, start, end)
         return end
 
     def compute(self, p: int, inference: int, ready: int) -> int:
-        """One run of partition ``p``'s work (its actions are counted once, at the end of the run)."""
+        """One run of partition ``p``'s work (its actions are counted once, at the end of the run). A
+        tensor-parallel partition's run also sends its collectives' messages at their planned ticks."""
         self._runs[p] += 1
         part = self.plan.partitions[p]
-        return self.occupy(part.chiplet, "compute", inference, ready, part.cost.ticks)
+        end = self.occupy(part.chiplet, "compute", inference, ready, part.cost.ticks)
+        if part.collectives:
+            start = end - part.cost.ticks
+            for c in part.collectives:
+                self.net.send(c.src, c.dst, c.bits, at=start + c.at, on_done=_expect(start + c.arrival))
+        return end
 
     def finish(self, i: int, end: int) -> None:
         """Inference ``i`` leaves the last partition at tick ``end``."""
@@ -145,92 +169,126 @@ class Simulation:
             if i + 1 < s.inferences:
                 yield env.timeout(int(gaps[i + 1]))
 
-    def _count_deferred(self, N: int) -> None:
-        """Work counted per run at the end: partition actions, and each boundary tensor moved on die at
-        both ends (SRAM read and NoC at TX, NoC and SRAM write at RX), and the codec's neuron-steps."""
-        plan = self.plan
-        for part, n in zip(plan.partitions, self._runs):
-            for k, v in part.cost.actions.items():
-                self.counts.add(part.chiplet, k, v * n)
-        for bp in plan.boundaries:
-            bits = bp.on_die_bits * N
-            if bits:
-                for cid, action in ((bp.src, "sram_read_bits"), (bp.dst, "sram_write_bits")):
-                    self.counts.add(cid, action, bits)
-                    self.counts.add(cid, "noc_bit_hops", Noc(self.hw.chiplet_config(cid)).bit_hops(bits))
-            if plan.mode == "snap":  # codec work: every boundary of every inference, all timesteps
-                work = bp.neurons * plan.batch * bp.timesteps * N
-                self.counts.add(bp.src, "encode_neuron_steps", work)
-                self.counts.add(bp.dst, "decode_neuron_steps", work)
-        for cid, bits in self.net.transit_bits.items():
-            if bits:
-                self.counts.add(cid, "noc_bit_hops", bits * self.hw.chiplet_config(cid).noc.transit_hops)
-
     # -------------------------------------------------------------------------------------------- run
 
     def run(self) -> "RunResult":
-        from .results import RunResult
-
         self.env.process(self._source())
         self.env.run()
         if (self.done_tick < 0).any():  # pragma: no cover - would be an engine bug
             raise RuntimeError("simulation ended with unfinished inferences")
-        N = self.plan.inferences
-        self._count_deferred(N)
-        start, end = int(self.inject_tick.min()), int(self.done_tick.max())
-        makespan = max(1, end - start)
-        links = []
-        for link in self.net.used_links():
-            res = link.power.residency(start, end, link.busy_ticks)
-            self.counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
-                             asleep_ns=ticks_to_ns(res["asleep"]))
-            links.append(
-                {
-                    "name": link.name,
-                    "preset": link.cfg.name,
-                    "power_policy": link.power.name,
-                    "idle_power_mw": link.cfg.idle_power_mw,
-                    "idle_power_source": link.cfg.idle_power_source,
-                    "messages": link.messages,
-                    "flits": link.flits,
-                    "payload_bits": link.payload_bits,
-                    "bits": link.wire_bits,
-                    "busy_ns": ticks_to_ns(link.busy_ticks),
-                    "asleep_ns": ticks_to_ns(res["asleep"]),
-                    "wakes": link.power.wakes,
-                    "utilization": link.busy_ticks / makespan,
-                }
-            )
-        table = CostTable.from_hardware(self.hw, {l.name: l.cfg for l in self.net.used_links()})
-        energy = price(self.counts, table)
-        lat_ns = (self.done_tick - self.inject_tick) / 1000.0
-        result = {
-            "mode": self.mode,
-            "fidelity": self.fidelity,
-            "hardware": self.hw.name,
-            "workload": self.wl.name,
-            "inferences": N,
-            "batch": self.plan.batch,
-            "partitions": len(self.plan.partitions),
-            "chiplets_used": list(self.plan.chiplets),
-            "latency_ns_p50": float(np.percentile(lat_ns, 50)),
-            "latency_ns_p99": float(np.percentile(lat_ns, 99)),
-            "latency_ns_mean": float(lat_ns.mean()),
-            "latency_ns_min": float(lat_ns.min()),
-            "latency_ns_max": float(lat_ns.max()),
-            "makespan_ns": ticks_to_ns(makespan),
-            "throughput_inf_per_s": N * TICKS_PER_S / makespan,
-            "energy_pj_per_inf": energy["total"] / N,
-            "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
-            "d2d_bits_per_inf": sum(l["bits"] for l in links) / N,
-            "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in links) / N,
-            "links": links,
-            "analytical": pipeline_bounds(self.plan, self.payload),
-            "seed": self.seed,
-            "snapsim_version": __version__,
-            "config_hash": config_hash(self.hw, self.wl, extra={"mode": self.mode, "seed": self.seed, "fidelity": self.fidelity}),
-            "config": {"hardware": self.hw.model_dump(mode="json"), "workload": self.wl.model_dump(mode="json")},
-            "counts": self.counts.as_dict(),
-            "cost_table": table.as_dict(),
-        }
-        return RunResult(result, lat_ns)
+        result = assemble_result(self.plan, self.payload, self.counts, self._runs, self.net.transit_bits,
+                                 self.net.used_links(), self.inject_tick, self.done_tick, seed=self.seed,
+                                 fidelity=self.fidelity, engine="event", engine_reason=self.engine_reason)
+        if self.probe.enabled:
+            start, end = int(self.inject_tick.min()), int(self.done_tick.max())
+            result.data.update(self.probe.end(self, start, end) or {})
+        return result
+
+
+def count_deferred(plan: Plan, counts: Counts, runs, transit_bits) -> None:
+    """Work counted per run at the end: partition actions (``runs[p]`` jobs of partition ``p``), each
+    boundary tensor moved on die at both ends (SRAM read and NoC at TX, NoC and SRAM write at RX), the
+    codec's neuron-steps, and the NoC bits of flits crossing intermediate dies (``transit_bits[chiplet]``)."""
+    hw, N = plan.hw, plan.inferences
+    for part, n in zip(plan.partitions, runs):
+        for cid in part.dies:  # a tensor-parallel group runs the same work on each of its dies
+            for k, v in part.cost.actions.items():
+                counts.add(cid, k, v * n)
+    for bp in plan.boundaries:
+        bits = bp.on_die_bits * N
+        if bits:
+            for cid, action in ((bp.src, "sram_read_bits"), (bp.dst, "sram_write_bits")):
+                counts.add(cid, action, bits)
+                counts.add(cid, "noc_bit_hops", Noc(hw.chiplet_config(cid)).bit_hops(bits))
+        if plan.mode == "snap":  # codec work: every boundary of every inference, all timesteps
+            work = bp.neurons * plan.batch * bp.timesteps * N
+            for cid, kind in ((bp.src, "encode"), (bp.dst, "decode")):
+                for k, v in codec_actions(hw.chiplet_config(cid), kind, work, stateful=False).items():
+                    counts.add(cid, k, v)
+    for cid, bits in transit_bits.items():
+        if bits:
+            counts.add(cid, "noc_bit_hops", bits * hw.chiplet_config(cid).noc.transit_hops)
+
+
+def assemble_result(plan: Plan, payload: PayloadModel, counts: Counts, runs, transit_bits, links, inject_tick,
+                    done_tick, *, seed: int, fidelity: str, engine: str, engine_reason: str,
+                    bounds: dict | None = None) -> "RunResult":
+    """The result of a finished run, whichever engine produced it (:class:`Simulation`, or the stream
+    engine :mod:`snapsim.stream`): deferred counts, per-link traffic and residency, priced energy,
+    latency statistics, the analytical bounds and provenance.
+
+    ``links`` are the used link directions in name order, each with ``name``, ``cfg``, ``power`` (its
+    policy, for residency and wakes), ``messages``, ``flits``, ``payload_bits``, ``wire_bits`` and
+    ``busy_ticks``; ``counts`` holds what was counted during the run (codec spikes); ``bounds``, if given,
+    is ``pipeline_bounds(plan, payload)`` already computed."""
+    from .results import RunResult
+
+    hw, wl = plan.hw, plan.workload
+    N = plan.inferences
+    count_deferred(plan, counts, runs, transit_bits)
+    start, end = int(inject_tick.min()), int(done_tick.max())
+    makespan = max(1, end - start)
+    rows = []
+    for link in links:
+        res = link.power.residency(start, end, link.busy_ticks)
+        counts.link(link.name, wire_bits=link.wire_bits, idle_ns=ticks_to_ns(res["idle"]),
+                    asleep_ns=ticks_to_ns(res["asleep"]), retry_bits=link.retry_bits)
+        err = link.errors
+        rows.append(
+            {
+                "name": link.name,
+                "preset": link.cfg.name,
+                "power_policy": link.power.name,
+                "idle_power_mw": link.cfg.idle_power_mw,
+                "idle_power_source": link.cfg.idle_power_source,
+                "messages": link.messages,
+                "flits": link.flits,
+                "payload_bits": link.payload_bits,
+                "bits": link.wire_bits,
+                "busy_ns": ticks_to_ns(link.busy_ticks),
+                "asleep_ns": ticks_to_ns(res["asleep"]),
+                "wakes": link.power.wakes,
+                "utilization": link.busy_ticks / makespan,
+                "flit_errors": 0 if err is None else err.failures,
+                "retransmitted_bits": link.retry_bits,
+                "corrupt_flits": 0 if err is None else err.corrupt_flits,
+            }
+        )
+    table = CostTable.from_hardware(hw, {l.name: l.cfg for l in links})
+    energy = price(counts, table)
+    lat_ns = (done_tick - inject_tick) / 1000.0
+    result = {
+        "mode": plan.mode,
+        "fidelity": fidelity,
+        "engine": engine,
+        "engine_reason": engine_reason,
+        "hardware": hw.name,
+        "workload": wl.name,
+        "inferences": N,
+        "batch": plan.batch,
+        "partitions": len(plan.partitions),
+        "chiplets_used": list(plan.dies),
+        "latency_ns_p50": float(np.percentile(lat_ns, 50)),
+        "latency_ns_p99": float(np.percentile(lat_ns, 99)),
+        "latency_ns_mean": float(lat_ns.mean()),
+        "latency_ns_min": float(lat_ns.min()),
+        "latency_ns_max": float(lat_ns.max()),
+        "makespan_ns": ticks_to_ns(makespan),
+        "throughput_inf_per_s": N * TICKS_PER_S / makespan,
+        "latency_ns_zero_load": float(lat_ns[0]),
+        "energy_pj_per_inf": energy["total"] / N,
+        "energy_pj_per_sample": energy["total"] / (N * plan.batch),
+        "energy_breakdown_pj": {k: energy[k] / N for k in ENERGY_PARTS},
+        "d2d_bits_per_inf": sum(l["bits"] for l in rows) / N,
+        "d2d_payload_bits_per_inf": sum(l["payload_bits"] for l in rows) / N,
+        "d2d_retransmitted_bits_per_inf": sum(l["retransmitted_bits"] for l in rows) / N,
+        "links": rows,
+        "analytical": dict(bounds) if bounds is not None else pipeline_bounds(plan, payload),
+        "seed": seed,
+        "snapsim_version": __version__,
+        "config_hash": config_hash(hw, wl, extra={"mode": plan.mode, "seed": seed, "fidelity": fidelity}),
+        "config": {"hardware": hw.model_dump(mode="json"), "workload": wl.model_dump(mode="json")},
+        "counts": counts.as_dict(),
+        "cost_table": table.as_dict(),
+    }
+    return RunResult(result, lat_ns)

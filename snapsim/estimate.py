@@ -236,7 +236,9 @@ def check_structure(hw: "HardwareConfig", workload: "WorkloadConfig", fidelity: 
     T = max(steps)
     est = Estimate(hardware_file=hardware_file, workload_file=workload_file, fidelity=fidelity, chiplets=n,
                    links=links, stages=stages, timesteps=T)
-    boundaries = max(1, workload.n_partitions - 1)
+    cap = workload.partition.capacity  # a capacity split picks its count on the hardware: bound it from above
+    parts = min(cap.max_count, stages, n) if cap is not None else workload.n_partitions
+    boundaries = max(1, parts - 1)
     est.memory_bytes = (links * c["link_reference_bytes" if ref else "link_bytes"] + n * c["chiplet_bytes"]
                         + stages * c["stage_bytes"] + T * c["window_bytes"] * boundaries)
     est.parts = {_PACKAGE: links * c["link_reference_s" if ref else "link_s"],

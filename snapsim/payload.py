@@ -37,14 +37,21 @@ class PayloadModel(Protocol):
         """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
         ...
 
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Non-zeros of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        ...
+
 
 class StatisticalPayload:
-    """Spike counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep).
+    """Non-zero counts per sample ~ Binomial(neurons, firing_rate), independently per (inference, timestep):
+    spikes, or (ann mode) non-zero activation values at the boundary's ``activation_density``. For
+    count-only encodings the batch's total is drawn at once (Binomial(neurons x batch, rate), the same
+    distribution as the sum of the per-sample draws).
 
     Draws come from one generator per boundary seeded from ``(seed, boundary)``, filled for all
     inferences at construction, so results never depend on the order the engine asks in. Encodings whose
-    size depends on spike positions (``rle``) get frames of independent Bernoulli(firing_rate) spikes
-    from the same generator. Dense boundaries carry their fixed size.
+    size depends on positions (``rle``) get frames of independent Bernoulli(firing_rate) elements from the
+    same generator. A dense boundary with no zeros (density 1) carries its fixed size without a draw.
     """
 
     def __init__(self, boundaries: "tuple[BoundaryPlan, ...]", batch: int, inferences: int, seed: int):
@@ -52,7 +59,7 @@ class StatisticalPayload:
         self._spikes: list[np.ndarray] = []
         for b, bp in enumerate(boundaries):
             enc, n, T = bp.encoding, bp.neurons, bp.timesteps
-            if not bp.spiking:
+            if not bp.spiking and bp.firing_rate >= 1.0 and not enc.data_dependent:
                 nnz = np.full((T, inferences), n * batch, dtype=np.int64)
                 bits = enc.window_bits(n, nnz, samples=batch)
                 self._bits.append(np.ascontiguousarray(bits.T))
@@ -62,8 +69,10 @@ class StatisticalPayload:
             if enc.data_dependent:
                 nnz, frame_bits = _draw_frames(rng, enc, n, bp.firing_rate, inferences, T, batch)
             else:
-                counts = rng.binomial(n, bp.firing_rate, size=(inferences, T, batch))
-                nnz, frame_bits = counts.sum(axis=2).T, None  # [T, inferences]
+                # a count-only size is affine in the count, so only the batch's total matters: the sum of
+                # `batch` independent Binomial(n, p) is Binomial(n * batch, p), one draw per message
+                counts = rng.binomial(n * batch, bp.firing_rate, size=(inferences, T))
+                nnz, frame_bits = counts.T, None  # [T, inferences]
             bits = enc.window_bits(n, nnz, frame_bits, samples=batch)  # [messages, inferences]
             spikes = np.asarray([nnz[a:z].sum(axis=0) for a, z in bp.windows], dtype=np.int64)
             self._bits.append(np.ascontiguousarray(bits.T))
@@ -77,6 +86,10 @@ class StatisticalPayload:
 
     def bits_table(self, boundary: int, inferences: int) -> np.ndarray:
         return self._bits[boundary][:inferences]
+
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Spikes of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        return self._spikes[boundary][:inferences]
 
 
 def _draw_frames(rng: np.random.Generator, enc, n: int, rate: float, inferences: int, T: int, batch: int):

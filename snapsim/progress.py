@@ -30,6 +30,7 @@ class ProgressProbe:
     """Counts finished inferences on a tqdm bar; the other probe hooks do nothing."""
 
     enabled = True
+    optional = True  # the stream engine (no per-event hooks) may run without it: the bar then just closes
 
     def __init__(self, total: int, desc: str = "run"):
         from tqdm import tqdm

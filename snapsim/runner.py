@@ -4,6 +4,7 @@ run many points against it (sweeps).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,6 +19,7 @@ from .config.load import (
 )
 from .config.workload import WorkloadConfig
 from .config.yamlio import load_yaml
+from . import stream
 from .engine import Simulation
 from .errors import ConfigError, EstimateError, SnapsimError, TraceError
 from .estimate import DEFAULT_LIMITS, Estimate, Limits, check_structure, estimate
@@ -25,14 +27,57 @@ from .payload import PayloadModel, StatisticalPayload
 from .plan import Plan
 from .results import RunResult
 
-__all__ = ["Prepared", "simulate", "payload_for", "plan_and_estimate"]
+__all__ = ["Prepared", "RunCache", "simulate", "payload_for", "plan_and_estimate", "ENGINES"]
 
 
-def payload_for(plan: Plan, seed: int, trace=None, trace_cache=None) -> PayloadModel:
-    """The payload model of a run, chosen before the simulation is built: the statistical model, or a
-    replay of ``trace`` (a directory or an opened trace; ``trace_cache(plan, trace)``, if given, returns
-    the replay model instead of building it)."""
+class _Lru(OrderedDict):
+    """A mapping that keeps its ``size`` most recently used entries."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class RunCache:
+    """What many runs in one process share (a sweep's points, a study): statistical payload models by
+    what they are drawn from (points that differ only in the hardware share one model and its tables),
+    and stream solutions by :func:`snapsim.stream.solve_key` (points that differ only in what the
+    solution does not read, such as energy costs, share it; only the accounting is redone). Least
+    recently used entries are dropped first."""
+
+    def __init__(self, payloads: int = 16, solutions: int = 32):
+        self.payloads = _Lru(payloads)
+        self.solutions = _Lru(solutions)
+
+    def statistical_payload(self, plan: Plan, seed: int) -> StatisticalPayload:
+        key = (seed, plan.batch, plan.inferences,
+               tuple((bp.neurons, bp.spiking, bp.timesteps, bp.firing_rate, bp.encoding, bp.windows)
+                     for bp in plan.boundaries))
+        model = self.payloads.get(key)
+        if model is None:
+            model = self.payloads[key] = StatisticalPayload(plan.boundaries, plan.batch, plan.inferences, seed)
+        return model
+
+
+def payload_for(plan: Plan, seed: int, trace=None, trace_cache=None, cache: RunCache | None = None) -> PayloadModel:
+    """The payload model of a run, chosen before the simulation is built: the statistical model (shared
+    through ``cache`` if given), or a replay of ``trace`` (a directory or an opened trace;
+    ``trace_cache(plan, trace)``, if given, returns the replay model instead of building it)."""
     if trace is None:
+        if cache is not None:
+            return cache.statistical_payload(plan, seed)
         return StatisticalPayload(plan.boundaries, plan.batch, plan.inferences, seed)
     if callable(trace_cache):
         return trace_cache(plan, trace)
@@ -60,6 +105,9 @@ def plan_and_estimate(hw: HardwareConfig, workload: WorkloadConfig, mode: str, f
     return plan, est
 
 
+ENGINES = ("auto", "stream", "event")
+
+
 def simulate(
     hw: HardwareConfig,
     workload: WorkloadConfig,
@@ -69,14 +117,40 @@ def simulate(
     trace: str | None = None,
     trace_cache=None,
     probe=None,
+    engine: str = "auto",
+    cache: RunCache | None = None,
     limits: Limits | None = None,
     files: tuple[str, str] = ("", ""),
 ) -> RunResult:
     """One run: plan, cost estimate (refused when it passes ``limits``; never when the run needs more than
-    snapsim can represent), payload model (statistical, or a replay of ``trace``), simulation."""
+    snapsim can represent), payload model (statistical, or a replay of ``trace``), simulation.
+
+    ``engine``: ``auto`` (default) runs the stream engine (:mod:`snapsim.stream`, vectorised over the
+    whole stream) when it applies and the event engine (:class:`snapsim.engine.Simulation`) otherwise;
+    ``stream`` insists on the stream engine (an error says why it does not apply); ``event`` runs the
+    event engine. Both give identical results; the result records which ran and why (``engine``,
+    ``engine_reason``). ``cache``: a :class:`RunCache` shared with other runs in this process.
+    """
+    if engine not in ENGINES:
+        raise SnapsimError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     plan, _est = plan_and_estimate(hw, workload, mode, fidelity, trace, limits, files)
-    payload = payload_for(plan, seed, trace, trace_cache)
-    result = Simulation(plan, payload, seed=seed, fidelity=fidelity, probe=probe).run()
+    payload = payload_for(plan, seed, trace, trace_cache, cache)
+    why = stream.unsupported(plan, fidelity, probe) if engine != "event" else "requested (engine=event)"
+    result = None
+    if why is None:
+        try:
+            result = stream.run(plan, payload, seed=seed, fidelity=fidelity,
+                                reason="requested (engine=stream)" if engine == "stream" else
+                                "no link is shared by two flows: the stream is a feed-forward network of FIFO servers",
+                                cache=None if cache is None else cache.solutions)
+        except stream.FlitFailure as exc:
+            why = str(exc)
+    if result is None:
+        if engine == "stream":
+            raise SnapsimError(f"the stream engine does not apply to this run: {why}")
+        sim = Simulation(plan, payload, seed=seed, fidelity=fidelity, probe=probe)
+        sim.engine_reason = why
+        result = sim.run()
     if trace is not None:
         # the trace's identity and task metrics (accuracy, loss, sparsity penalty) go with the result
         manifest = payload.trace.manifest
@@ -142,12 +216,13 @@ class Prepared:
         workload_overrides: Mapping[str, Any] | None = None,
         trace: str | None = None,
         probe=None,
+        engine: str = "auto",
     ) -> RunResult:
         trace = trace if trace is not None else self.trace
         return simulate(
             self.hardware(hw_overrides), self.workload(workload_overrides), mode, seed, fidelity, trace,
-            trace_cache=self.trace_payload, probe=probe, limits=getattr(self, "limits", DEFAULT_LIMITS),
-            files=(self.hardware_file, self.workload_file),
+            trace_cache=self.trace_payload, probe=probe, engine=engine, cache=self.run_cache,
+            limits=getattr(self, "limits", DEFAULT_LIMITS), files=(self.hardware_file, self.workload_file),
         )
 
     def estimate(self, *, mode: str, fidelity: str = "fast", hw_overrides: Mapping[str, Any] | None = None,
@@ -158,6 +233,14 @@ class Prepared:
         _plan, est = plan_and_estimate(self.hardware(hw_overrides), self.workload(workload_overrides), mode,
                                        fidelity, trace, None, (self.hardware_file, self.workload_file))
         return est
+
+    @property
+    def run_cache(self) -> RunCache:
+        """Payload models and stream solutions shared by this object's runs in this process."""
+        cache = self.__dict__.get("_run_cache")
+        if cache is None:
+            cache = self.__dict__["_run_cache"] = RunCache()
+        return cache
 
     def trace_payload(self, plan: Plan, trace: str):
         """The replay payload model of ``plan`` from ``trace``: each trace is opened once per process, and
@@ -170,7 +253,8 @@ class Prepared:
         if ("open", trace) not in cache:
             cache[("open", trace)] = open_trace(trace)
         key = (trace, tuple((bp.neurons, bp.spiking, bp.timesteps, bp.encoding) for bp in plan.boundaries),
-               plan.batch)
+               plan.batch, tuple(plan.workload.partition_names()),
+               tuple(plan.workload.boundary_spec(bp.index).ann_encoding for bp in plan.boundaries))
         if key not in cache:
             cache[key] = trace_payload_for(cache[("open", trace)], plan)
         return cache[key]
@@ -179,13 +263,14 @@ class Prepared:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_trace_cache", None)  # open file handles and tables stay in their process
+        state.pop("_run_cache", None)
         return state
 
     def run(self, *, mode: str, seed: int = 0, fidelity: str = "fast", hw_overrides=None, workload_overrides=None,
-            trace: str | None = None) -> dict:
+            trace: str | None = None, engine: str = "auto") -> dict:
         """One point as a flat row of scalar metrics (see :meth:`RunResult.flat`); ``trace`` replaces the
         prepared trace for this point."""
         return self.result(
             mode=mode, seed=seed, fidelity=fidelity, hw_overrides=hw_overrides, workload_overrides=workload_overrides,
-            trace=trace,
+            trace=trace, engine=engine,
         ).flat()

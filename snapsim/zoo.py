@@ -23,6 +23,12 @@ Counting conventions (the same for every model):
 * Parameters: trainable parameters as PyTorch counts them: weights, biases, BatchNorm / LayerNorm scale and
   shift (running statistics are buffers and are not counted), ViT class token and position embedding, RWKV
   per-channel vectors. Each stage holds the parameters of the layers it runs.
+* Neurons (layer level, whatever the stage granularity): the output elements of every conv and linear layer
+  a stage runs (``neurons:`` in the file when a stage has more than its output): one spiking neuron each in
+  SNN-only mode, activations written and read back on die in the dense modes. A conv followed by a pool
+  fires before the pool (its pre-pool output); ViT attention counts its qkv and projection outputs, the
+  MLP its two linears'; an RWKV block its time-mix R, K, V, O and channel-mix key, value, receptance outputs.
+  The shortcut projection folded into a ResNet block and the weight-free attention matmuls add none.
 * Stage granularity: one stage per block (residual block, transformer/RWKV block) when that gives at least
   ``max(max(PARTITIONS), parts)`` stages; otherwise one stage per layer (conv/linear layer, or transformer
   sub-layer), so every shipped partition count is possible with the same stages, and any split up to the
@@ -32,6 +38,7 @@ Counting conventions (the same for every model):
 from __future__ import annotations
 
 import json
+import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -90,13 +97,15 @@ STREAM = "{inferences: 64, batch: 1, injection: closed, max_in_flight: 4}"
 
 
 class Layer:
-    """One layer (or a fused group of layers): MACs and parameters per sample, output shape."""
+    """One layer (or a fused group of layers): MACs and parameters per sample, output shape, and neurons: the
+    output elements of every conv / linear layer it runs (one spiking neuron each in SNN-only mode)."""
 
     def __init__(self, name: str, macs: int, params: int, shape: tuple[int, ...], reads: int | None = None,
-                 skip: int = 0):
+                 skip: int = 0, neurons: int | None = None):
         self.name, self.macs, self.params, self.shape = name, int(macs), int(params), tuple(int(x) for x in shape)
         self.reads = reads  # weights read per sample when only part of them is (a lookup); None: all
         self.skip = int(skip)  # elements of a residual shortcut still live after this layer (crosses a cut here)
+        self.neurons = int(neurons) if neurons is not None else math.prod(self.shape)
 
 
 def conv(cin: int, cout: int, k: int, stride: int, pad: int, hin: int, groups: int = 1, bias: bool = False,
@@ -125,10 +134,12 @@ def build_rwkv(layers: int, d: int):
     V = RWKV_VOCAB
     groups = [[Layer("embedding", 0, V * d + 2 * d, (d,), reads=3 * d)]]  # lookup: one row + ln0 (0 MACs)
     for i in range(layers):
-        # time mixing: receptance, key, value, output (4 d^2); time_mix_k/v/r, time_decay, time_first (5 d); ln1 (2 d)
-        tm = Layer(f"block{i}_tmix", 4 * d * d, 4 * d * d + 5 * d + 2 * d, (d,))
-        # channel mixing: key d x 4d, value 4d x d, receptance d x d (9 d^2); time_mix_k/r (2 d); ln2 (2 d)
-        cm = Layer(f"block{i}_cmix", 9 * d * d, 9 * d * d + 2 * d + 2 * d, (d,))
+        # time mixing: receptance, key, value, output (4 d^2); time_mix_k/v/r, time_decay, time_first (5 d); ln1 (2 d);
+        # neurons: the outputs of its four d x d linears (4 d)
+        tm = Layer(f"block{i}_tmix", 4 * d * d, 4 * d * d + 5 * d + 2 * d, (d,), neurons=4 * d)
+        # channel mixing: key d x 4d, value 4d x d, receptance d x d (9 d^2); time_mix_k/r (2 d); ln2 (2 d);
+        # neurons: key 4d + value d + receptance d
+        cm = Layer(f"block{i}_cmix", 9 * d * d, 9 * d * d + 2 * d + 2 * d, (d,), neurons=6 * d)
         groups.append([tm, cm])
     groups.append([Layer("head", d * V, d * V + 2 * d, (V,))])  # ln_out (2 d) + untied head d x V, no bias
     names = ["embedding"] + [f"block{i}" for i in range(layers)] + ["head"]
@@ -138,8 +149,9 @@ def build_rwkv(layers: int, d: int):
 def build_resnet(kind: str, blocks: tuple[int, ...]):
     h = IMAGE
     m, p, h = conv(3, 64, 7, 2, 3, h)
+    pre_pool = 64 * h * h  # the conv's neurons fire before the max-pool
     h = pool_out(h, 3, 2, 1)
-    groups = [[Layer("conv1", m, p, (64, h, h))]]
+    groups = [[Layer("conv1", m, p, (64, h, h), neurons=pre_pool)]]
     names = ["conv1"]
     cin = 64
     for si, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
@@ -183,8 +195,8 @@ def build_vgg(cfg: tuple, fcs: tuple[int, ...]):
     for v in cfg:
         if v == "M":  # the pool runs on the die of the conv before it: fold it into that stage's output shape
             h = pool_out(h, 2, 2, 0)
-            last = layers[-1]
-            layers[-1] = Layer(last.name, last.macs, last.params, (last.shape[0], h, h))
+            last = layers[-1]  # its neurons fire before the pool: keep the conv's output elements
+            layers[-1] = Layer(last.name, last.macs, last.params, (last.shape[0], h, h), neurons=last.neurons)
             block, idx = block + 1, 1
             continue
         m, p, h = conv(cin, v, 3, 1, 1, h, bias=True, bn=False)
@@ -210,8 +222,9 @@ def build_vit(patch: int, depth: int, d: int, mlp: int):
         am = 2 * T * T * d  # QK^T and attention x V
         f1m, f1p = linear(d, mlp, tokens=T)
         f2m, f2p = linear(mlp, d, tokens=T)
-        groups.append([Layer(f"enc{i}_attn", qm + am + om, 2 * d + qp + op, (T, d)),  # ln1 + qkv + proj
-                       Layer(f"enc{i}_mlp", f1m + f2m, 2 * d + f1p + f2p, (T, d))])  # ln2 + fc1 + fc2
+        # ln1 + qkv + proj (neurons: the qkv and proj outputs); ln2 + fc1 + fc2 (neurons: fc1 and fc2 outputs)
+        groups.append([Layer(f"enc{i}_attn", qm + am + om, 2 * d + qp + op, (T, d), neurons=4 * T * d),
+                       Layer(f"enc{i}_mlp", f1m + f2m, 2 * d + f1p + f2p, (T, d), neurons=T * (mlp + d))])
         names.append(f"enc{i}")
     hm, hp = linear(d, CLASSES)
     groups.append([Layer("head", hm, 2 * d + hp, (CLASSES,))])  # final LayerNorm + classifier on the class token
@@ -225,7 +238,8 @@ def build_vit(patch: int, depth: int, d: int, mlp: int):
 def choose_stages(groups: list[list[Layer]], names: list[str], parts: int = max(PARTITIONS)) -> tuple[list[Layer], str]:
     """One stage per block if that allows every shipped partition count and ``parts``, else one stage per layer."""
     if len(groups) >= max(max(PARTITIONS), parts):
-        stages = [Layer(nm, sum(x.macs for x in g), sum(x.params for x in g), g[-1].shape, g[0].reads if len(g) == 1 else None)
+        stages = [Layer(nm, sum(x.macs for x in g), sum(x.params for x in g), g[-1].shape,
+                        g[0].reads if len(g) == 1 else None, neurons=sum(x.neurons for x in g))
                   for nm, g in zip(names, groups)]
         return stages, "block" if any(len(g) > 1 for g in groups) else "layer"
     return [x for g in groups for x in g], "layer"
@@ -242,7 +256,8 @@ def compress(stages: list[Layer]) -> list[tuple[str, int, Layer]]:
         if m:
             base = m.group(1)
             while (j < len(stages) and stages[j].name == f"{base}{j - i}" and stages[j].macs == s.macs
-                   and stages[j].params == s.params and stages[j].shape == s.shape and stages[j].skip == s.skip):
+                   and stages[j].params == s.params and stages[j].shape == s.shape and stages[j].skip == s.skip
+                   and stages[j].neurons == s.neurons):
                 j += 1
         if j - i >= 2:
             out.append((base, j - i, s))
@@ -284,8 +299,9 @@ def render(name: str, domain: str, description: str, header: list[str], input_sh
         r = f", repeat: {rep}" if rep > 1 else ""
         reads = "" if s.reads is None else f", weight_read_params_per_sample: {s.reads}"
         skip = f", skip_elements: {s.skip}" if s.skip else ""
+        neurons = f", neurons: {s.neurons}" if s.neurons != math.prod(s.shape) else ""
         lines.append(f"  - {{name: {nm}{r}, macs: {s.macs}, weight_params: {s.params}{reads}, "
-                     f"output_shape: {_shape(s.shape)}{skip}}}")
+                     f"output_shape: {_shape(s.shape)}{neurons}{skip}}}")
     lines += [
         f"partition: {{count: {P}}}",
         "boundary:",
@@ -312,6 +328,8 @@ COMMON_SOURCES = {
                  "norms, activations, pooling, residual adds, softmax. Params: weights + biases + norm scale/shift "
                  "(BatchNorm running stats are buffers, not counted), as PyTorch counts trainable parameters"),
 }
+NEURON_SOURCE = ("layer-level neuron counts: the output elements of every conv and linear layer a stage runs (a conv "
+                 "followed by a pool counted before the pool); one spiking neuron each in SNN-only mode")
 
 
 @dataclass(frozen=True)
@@ -441,7 +459,7 @@ def emit(name: str, parts: int) -> str:
         raise SnapsimError(f"{name}: parts must be an integer from 1 to {max_parts(m)} (one chiplet per layer); "
                            f"got {parts!r}")
     st, gran = stages(m, parts)
-    sources = {**m.sources, **(m.layer_sources if gran == "layer" else {})}
+    sources = {**m.sources, "stages.neurons": NEURON_SOURCE, **(m.layer_sources if gran == "layer" else {})}
     text = render(m.name, m.domain, m.description, m.header, m.input_shape, st, gran, parts, sources)
     with tempfile.TemporaryDirectory(prefix="snapsim-zoo-") as tmp:
         path = Path(tmp) / f"{m.name}_p{parts}.yaml"

@@ -36,7 +36,7 @@ def _tiny(encoding, timesteps=4, inferences=6, batch=2, neurons=64, parts=2, rat
 
 def _trace(path, wl: WorkloadConfig, seed=3):
     plan = Plan.build(load_hardware(PKG / "ucie-a-2x2.yaml"), wl, "snap")
-    parts = [f"p{k}" for k in range(len(plan.partitions))]
+    parts = plan.workload.partition_names()  # die0, die1, ...: matched by name
     rng = np.random.default_rng(seed)
     T = wl.boundary.timesteps
     with TraceWriter(path, model="tiny", partitions=parts, timesteps=T, shard_samples=3) as w:
@@ -87,7 +87,7 @@ def test_rle_replays_from_the_command_line(capsys):
                  "--set", "workload.stream.inferences=16", "--mode", "snap", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
-    data = json.loads(out.out)
+    data = json.loads(out.out)["snap"]
     # brute force: every sample's frame at every timestep, run-length coded with 4-bit tokens
     from snapsim.encoding import Rle
 
@@ -239,3 +239,16 @@ def test_validate_takes_every_input_kind_including_traces(tmp_path, capsys):
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad / 'manifest.json'}:" in err and ": samples: " in err and "boundaries.0.timesteps" in err
+
+
+def test_statistical_batch_counts_are_binomial_over_the_batch():
+    """A count-only encoding's message depends on the batch's total count only; it is drawn as
+    Binomial(n x batch, p): mean and variance of the spikes per message match, and bits follow exactly."""
+    n, B, p = 512, 8, 0.07
+    wl = _tiny("aer", neurons=n, batch=B, rate=p, inferences=4000)
+    plan = Plan.build(load_hardware(PKG / "ucie-a-2x2.yaml"), wl, "snap")
+    payload = StatisticalPayload(plan.boundaries, B, 4000, seed=9)
+    spikes = np.array([[payload.message_spikes(0, i, m) for m in range(4)] for i in range(4000)])
+    assert spikes.mean() == pytest.approx(n * B * p, rel=0.01)
+    assert spikes.var() == pytest.approx(n * B * p * (1 - p), rel=0.08)
+    assert (payload.bits_table(0, 4000) == 9 * spikes).all()  # aer: ceil(log2 512) = 9 bits per spike

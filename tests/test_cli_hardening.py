@@ -96,8 +96,8 @@ def test_json_is_strict_with_non_finite_numbers_named(capsys):
     assert rc == 0
     assert "Infinity" not in out and "NaN" not in out
     data = json.loads(out)  # strict: the json module would accept Infinity, so check the text above too
-    assert data["energy_pj_per_inf"] is None
-    assert data["non_finite"]["energy_pj_per_inf"] == "inf"
+    assert data["ann"]["energy_pj_per_inf"] is None  # keyed by mode, for one mode as for several
+    assert data["non_finite"]["ann.energy_pj_per_inf"] == "inf"
     rc, out, _err = run(capsys, *SMALL, "--mode", "ann,snap", "--json", "--set", "link.energy_pj_per_bit=1e308")
     assert "Infinity" not in out and json.loads(out)["non_finite"]["ann.energy_pj_per_inf"] == "inf"
 

@@ -29,8 +29,10 @@ def test_bounds_and_exact_zero_load(request, ucie_2x2, mode, wl_name):
     r = Simulation.build(ucie_2x2, wl, mode, seed=3).run()
     d = r.data
     zero = d["analytical"]["zero_load_latency_ns"]
-    # the first inference enters an empty package: it takes exactly the zero-load latency
+    # the first inference enters an empty package: it takes exactly the zero-load latency, reported as its own field
     assert r.latencies_ns[0] == pytest.approx(zero, abs=1e-9)
+    assert d["latency_ns_zero_load"] == r.latencies_ns[0] and r.flat()["latency_ns_zero_load"] == d["latency_ns_zero_load"]
+    assert d["energy_pj_per_sample"] == pytest.approx(d["energy_pj_per_inf"] / wl.stream.batch, rel=1e-12)
     assert d["latency_ns_min"] >= zero - 1e-9
     assert d["throughput_inf_per_s"] <= d["analytical"]["throughput_bound_inf_per_s"] * (1 + 1e-9)
 
@@ -137,10 +139,17 @@ def test_lookup_stage_reads_only_its_rows(ucie_2x2):
             "partition": {"count": 2}, "stream": {"inferences": 2, "batch": 4},
         })
 
-    full = Simulation.build(ucie_2x2, wl(None), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
-    rows = Simulation.build(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]["dram_bits"]
-    assert full == 2 * 50_000_000 * 8  # the whole table streams from DRAM once per inference
-    assert rows == 2 * 4 * 1024 * 8  # one 1024-wide row per sample
+    full = Simulation.build(ucie_2x2, wl(None), "ann").run().data["counts"]["chiplets"]["0"]
+    rows = Simulation.build(ucie_2x2, wl(1024), "ann").run().data["counts"]["chiplets"]["0"]
+    # the table's share that does not fit in the die's SRAM streams from DRAM once per inference, the rest
+    # is read from SRAM; a lookup reads only one 1024-wide row per sample, split the same way
+    sram_bits = ucie_2x2.chiplet.sram.capacity_mib * 8 * 2**20
+    resident = sram_bits / (50_000_000 * 8)
+    assert 0 < resident < 1
+    assert full["dram_bits"] == pytest.approx(2 * 50_000_000 * 8 * (1 - resident), rel=1e-12)
+    assert rows["dram_bits"] == pytest.approx(2 * 4 * 1024 * 8 * (1 - resident), rel=1e-12)
+    assert full["sram_read_bits"] - rows["sram_read_bits"] == pytest.approx(
+        2 * (50_000_000 - 4 * 1024) * 8 * resident, rel=1e-9)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -66,5 +66,33 @@ def test_example_runs_as_a_module_and_writes_a_replayable_trace(tmp_path, capsys
     rc = main(["run", "--hw", str(HWCONFIGS / "packages" / "ucie-a-2x2.yaml"), "--workload", str(work / "w.yaml"),
                "--trace", str(trace_dir), "--mode", "snap", "--set", "workload.stream.inferences=8", "--json"])
     assert rc == 0
-    got = json.loads(capsys.readouterr().out)
+    got = json.loads(capsys.readouterr().out)["snap"]
     assert got["trace_metrics"]["penalty"] == 4 and got["d2d_payload_bits_per_inf"] > 0
+
+
+@pytest.mark.slow  # ~10 s: torch start-up and six tiny trainings
+def test_references_example_writes_ann_and_snn_accuracies(tmp_path):
+    out = tmp_path / "refs.json"
+    p = subprocess.run([sys.executable, "-m", "snapsim.examples.references", "--out", str(out), "--digits-epochs", "1",
+                        "--digits-timesteps", "2", "4", "--charlm-epochs", "1", "--charlm-samples-per-epoch", "512",
+                        "--charlm-timesteps", "2"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    refs = json.loads(out.read_text())
+    assert refs["script"] == "python -m snapsim.examples.references"
+    assert set(refs["digits"]["snn"]) == {"2", "4"} and set(refs["charlm"]["snn"]) == {"2"}
+    for task in ("digits", "charlm"):
+        assert 0 < refs[task]["ann"]["accuracy"] <= 1 and refs[task]["ann"]["firing_rate"] == 0
+        assert all(0 < m["accuracy"] <= 1 and 0 < m["firing_rate"] < 1 for m in refs[task]["snn"].values())
+
+
+def test_shipped_references_cover_the_timesteps_the_examples_assume():
+    """The SNAP study puts the ANN-only and SNN-only accuracies beside the SNAP levels: every shipped example has
+    an ANN reference and an SNN-only reference at the timesteps its workload assumes for SNN-only."""
+    from snapsim.resources import WORKLOADS
+
+    refs = json.loads((WORKLOADS / "references.json").read_text())
+    for task in ("digits", "charlm"):
+        wl = load_workload(WORKLOADS / f"{task}_snap.yaml")
+        assert str(wl.snn.timesteps) in refs[task]["snn"], task
+        assert "accuracy" in refs[task]["ann"]

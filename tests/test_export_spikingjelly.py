@@ -93,3 +93,24 @@ def test_single_and_multi_step_agree_and_reset_matters():
 def test_errors():
     with pytest.raises(SnapsimError, match="no SpikingJelly spiking neurons"):
         SpikingJellyRecorder(torch.nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_dense_view_keeps_the_time_axis_until_it_is_constant(tmp_path, step_mode):
+    """The dense view of a spike tap (dense='input') has the spikes' time axis in both step modes; a
+    static input makes it constant over T and it is written once per sample, a varying one keeps T."""
+    net = _net(step_mode)
+    rec = SpikingJellyRecorder(net, {"l1->l2": "1"}, dense="input")
+    static = torch.rand(B, 16, generator=torch.Generator().manual_seed(5)).expand(T, B, 16).contiguous()
+    rec.record_batch(static)
+    rec.remove()
+    assert rec["l1->l2:dense"].shape == (T, B, 32)
+    tr = open_trace(rec.write(tmp_path / "s", model="m", partitions=["d0", "d1"]))
+    dense = tr.boundary("l1->l2:dense")
+    assert dense.layout == ("B", "N") and (dense.src, dense.dst) == ("d0", ("d1",))
+    assert np.allclose(tr.read("l1->l2:dense"), net[0](static[0]).detach().numpy(), atol=1e-6)
+    varying = SpikingJellyRecorder(_net(step_mode), {"l1->l2": "1"}, dense="input")
+    varying.record_batch(_inputs(3))
+    varying.remove()
+    tr = open_trace(varying.write(tmp_path / "v", model="m", partitions=["d0", "d1"]))
+    assert tr.boundary("l1->l2:dense").layout == ("T", "B", "N")

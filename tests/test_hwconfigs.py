@@ -23,6 +23,7 @@ ALL_FILES = sorted(HW.rglob("*.yaml"))
 LINKS = sorted((HW / "link").glob("*.yaml"))
 CHIPLETS = sorted((HW / "chiplet").glob("*.yaml"))
 PACKAGES = sorted((HW / "packages").glob("*.yaml"))
+NOCS = sorted((HW / "noc").glob("*.yaml"))
 
 EXEMPT = {"kind", "name", "standard", "description", "sources"}
 REQUIRED_LINKS = {
@@ -101,7 +102,7 @@ def test_required_presets_exist():
 @pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
 def test_every_file_validates(path: Path):
     kind = validate_file(path)
-    assert kind == {"link": "link", "chiplet": "chiplet", "packages": "hardware"}[path.parent.name]
+    assert kind == {"link": "link", "chiplet": "chiplet", "packages": "hardware", "noc": "hardware"}[path.parent.name]
 
 
 @pytest.mark.parametrize("path", LINKS + CHIPLETS, ids=_ids(LINKS + CHIPLETS))
@@ -121,6 +122,36 @@ def test_every_chiplet_has_dram(path: Path):
     assert load_chiplet(path).dram is not None, "LLM-size workloads need a dram block on every chiplet"
 
 
+# cost fields whose model default would silently decide a comparison: every chiplet preset sets them (so the
+# source test below requires a citation for each)
+DECISIVE_CHIPLET_FIELDS = ("spiking.energy_pj_per_ac", "spiking.membrane_state_bits", "spiking.sparse_efficiency",
+                           "sram.arrays", "sram.energy_reference_kib", "sram.energy_size_exponent")
+
+
+@pytest.mark.parametrize("path", CHIPLETS, ids=_ids(CHIPLETS))
+def test_every_chiplet_sets_and_cites_the_decisive_cost_fields(path: Path):
+    data, _ = load_yaml(path)
+    set_fields = _set_fields(data, nested=True)
+    missing = [f for f in DECISIVE_CHIPLET_FIELDS if f not in set_fields]
+    assert not missing, f"{path.name} leaves {missing} at their model defaults"
+    assert all((data.get("sources") or {}).get(f) for f in DECISIVE_CHIPLET_FIELDS)
+
+
+LP_FIELDS = {"name", "sleep_after_idle_ns", "wake_latency_ns", "sleep_power_mw", "sources"}
+
+
+@pytest.mark.parametrize("path", sorted((HW / "link").glob("*-lp.yaml")), ids=lambda p: p.stem)
+def test_low_power_variant_is_its_base_with_power_states(path: Path):
+    """A ``-lp`` variant is its base preset (copied) with the cited low-power state on."""
+    lp = load_link(path)
+    base = load_link(HW / "link" / f"{path.stem[:-3]}.yaml")
+    a, b = lp.model_dump(exclude=LP_FIELDS), base.model_dump(exclude=LP_FIELDS)
+    assert a == b
+    assert lp.sleep_after_idle_ns is not None and lp.wake_latency_ns > 0
+    assert 0 < lp.sleep_power_mw < lp.idle_power_mw
+    assert {k: v for k, v in lp.sources.items() if k in base.sources} == base.sources
+
+
 def test_every_link_and_chiplet_preset_is_used_by_a_package():
     used_links: set[str] = set()
     used_chiplets: set[str] = set()
@@ -130,7 +161,8 @@ def test_every_link_and_chiplet_preset_is_used_by_a_package():
         used_links.update(e.link.name for e in hw.links)
         used_chiplets.add(hw.chiplet.name)
         used_chiplets.update(c.name for c in hw.chiplets.values())
-    assert {p.stem for p in LINKS} <= used_links
+    # a low-power variant counts as used where its base is (power states are opt-in)
+    assert {p.stem[:-3] if p.stem.endswith("-lp") else p.stem for p in LINKS} <= used_links
     assert {p.stem for p in CHIPLETS} <= used_chiplets
 
 
@@ -236,5 +268,24 @@ def test_credits_cover_round_trip_unless_declared_credit_limited(path: Path):
 
 
 def test_at_most_one_link_is_credit_limited():
-    limited = [p.stem for p in LINKS if LinkTiming.from_config(load_link(p)).credits_bind]
+    limited = [p.stem for p in LINKS if LinkTiming.from_config(load_link(p)).credits_bind and not p.stem.endswith("-lp")]
     assert len(limited) <= 1, limited
+
+
+# ------------------------------------------------------------------------------------------------ noc
+
+
+@pytest.mark.parametrize("path", NOCS, ids=_ids(NOCS))
+def test_noc_preset_cites_every_router_and_link_field(path: Path):
+    """A network-on-chip preset: every router field it sets and every field of its inline link names a
+    source, and the topology is cited."""
+    data, _ = load_yaml(path)
+    router = data["chiplet"]["router"]
+    missing = sorted(set(router) - {"sources"} - set(router.get("sources", {})))
+    assert not missing, f"router fields without a source: {missing}"
+    link = data["link"]
+    missing = sorted(_set_fields(link, nested=False) - set(link.get("sources", {})))
+    assert not missing, f"link fields without a source: {missing}"
+    assert "topology" in data.get("sources", {})
+    hw = load_hardware(path)
+    assert hw.name == path.stem and all(hw.chiplet_config(c).router for c in range(hw.topology.n_chiplets))

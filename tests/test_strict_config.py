@@ -170,7 +170,7 @@ def test_cli_set_parses_numbers_as_yaml(capsys):
     rc = main(["run", "--hw", str(PKG), "--workload", str(TINY), "--mode", "snap",
                "--set", "link.rate_gtps=16", "--set", "workload.stream.inferences=2", "--json"])
     assert rc == 0
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["snap"]
     assert data["config"]["hardware"]["link"]["rate_gtps"] == 16.0  # the preset has 32
     rc = main(["run", "--hw", str(PKG), "--workload", str(TINY), "--set", "link.rate_gtps='16'"])
     err = capsys.readouterr().err

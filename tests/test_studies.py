@@ -65,15 +65,25 @@ def test_a_registered_study_is_found_by_name():
 
 
 def test_plan_is_pure_and_deterministic(monkeypatch):
-    """Building the plan opens no file and runs nothing; twice gives the same runs, ids and cases."""
+    """Building the plan runs nothing and opens no file but the shipped accuracy references; twice gives the same
+    runs, ids and cases."""
+    from snapsim.studies.snap.references import REFERENCES_FILE
+
     def refuse(*_a, **_k):
         raise AssertionError("the plan must not read or run anything")
 
+    references = REFERENCES_FILE.read_text(encoding="utf-8")
+
+    def references_only(self, *a, **k):
+        if self != REFERENCES_FILE:
+            raise AssertionError(f"the plan must not read {self}")
+        return references
+
+    monkeypatch.setattr("snapsim.runner.simulate", refuse)  # (imports snapsim.runner before files are refused)
     monkeypatch.setattr(builtins, "open", refuse)
     monkeypatch.setattr(io, "open", refuse)
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_text", references_only)
     monkeypatch.setattr(Path, "read_bytes", refuse)
-    monkeypatch.setattr("snapsim.runner.simulate", refuse)
     for size in SIZES.values():
         a, b = build_plan(size), build_plan(size)
         assert a.runs == b.runs and a.cases == b.cases
@@ -86,11 +96,14 @@ def test_plan_is_pure_and_deterministic(monkeypatch):
         for m in MODES:
             run = by_id[case[f"run_id_{m}"]]
             assert run["mode"] == m and run["model"] == case["model"]
-    # a run shared by several cases is planned once: the regime's ANN-only run does not depend on (rate, T)
+    # a run shared by several cases is planned once: the regime's ANN-only and SNAP runs do not depend on the SNN's
+    # weight fetch or timesteps
     cfg = SIZES["small"]
     regime = [c for c in plan.cases if c["part"] == "regime"]
-    assert len({c["run_id_ann"] for c in regime}) == len(cfg.regime_lanes) * len(cfg.regime_energy_pj_per_bit)
-    assert len({c["run_id_snap"] for c in regime}) == len(regime)
+    per_design = 2 * len(cfg.regime_models) * len(cfg.regime_links) * len(cfg.regime_batches)  # 2 scenarios
+    assert len({c["run_id_ann"] for c in regime}) == len({c["run_id_snap"] for c in regime}) == per_design
+    assert len({c["run_id_snn"] for c in regime}) == len(regime) == per_design * len(cfg.regime_fetch) * len(
+        cfg.regime_timesteps)
 
 
 def test_plan_registers_a_run_once_and_keeps_its_first_labels():

@@ -191,3 +191,152 @@ def test_module_entry_point_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("snapsim trace: error:") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------- issue 13 regressions
+
+
+def test_readme_shell_commands_have_no_unquoted_redirections():
+    """Defect 7: every `snapsim ...` line of the README's shell blocks pastes into a shell as one command
+    (an unquoted `a->b` redirects to a file named `b`)."""
+    import re
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:sh|bash|console)\n(.*?)```", text, flags=re.S)
+    lines = [ln for b in blocks for ln in b.splitlines() if ln.strip().startswith("snapsim ")]
+    assert lines
+    for line in lines:
+        command = line.split("  #")[0].rstrip("\\ ")
+        lex = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lex.whitespace_split = True
+        tokens = list(lex)
+        # `fc1->fc2` unquoted splits into `fc1-`, `>`, `fc2`: the shell redirects instead of passing a name
+        split = [a for a, b in zip(tokens, tokens[1:]) if b in (">", ">>") and a.endswith("-")]
+        assert not split, line
+
+
+def test_import_text_file_named_npy_is_named_for_what_it_is(capsys, tmp_path):
+    """Defect 9: a text file given as .npy is 'not a .npy file', not 'would need pickle'."""
+    (tmp_path / "a.npy").write_text("0,1,0\n1,0,0\n")
+    code, _, err = _run(capsys, "trace", "import", "--out", str(tmp_path / "t"), "--boundary", "x", "--src", "p0",
+                        "--dst", "p1", "--npy", str(tmp_path / "a.npy"), "--layout", "B,N")
+    assert code == 2 and "a.npy: not a .npy file" in err and "pickle" not in err
+
+
+def test_import_zero_samples_leaves_no_directory(capsys, tmp_path):
+    """Defect 9: an array with B=0 is refused and leaves no empty output directory."""
+    np.save(tmp_path / "z.npy", np.zeros((0, 5), dtype=np.float32))
+    code, _, err = _run(capsys, "trace", "import", "--out", str(tmp_path / "t"), "--boundary", "x", "--src", "p0",
+                        "--dst", "p1", "--npy", str(tmp_path / "z.npy"), "--layout", "B,N")
+    assert code == 2 and "no samples" in err
+    assert not (tmp_path / "t").exists()
+    # the writer itself cleans up a trace that received no samples
+    with pytest.raises(Exception, match="no samples"):
+        with TraceWriter(tmp_path / "w", model="m", partitions=["a", "b"], timesteps=1) as w:
+            w.add_boundary("x", src="a", dst=["b"], kind="activation", features=[2])
+    assert not (tmp_path / "w").exists()
+
+
+def test_cli_overwrite_message_names_the_flag(trace_dir, capsys, tmp_path):
+    """Defect 9: the CLI says --overwrite, not overwrite=True."""
+    path = trace_dir[0]
+    assert _run(capsys, "trace", "convert", str(path), str(tmp_path / "n"), "--to", "npz")[0] == 0
+    code, _, err = _run(capsys, "trace", "convert", str(path), str(tmp_path / "n"), "--to", "npz")
+    assert code == 2 and "--overwrite" in err and "overwrite=True" not in err
+    np.save(tmp_path / "a.npy", np.ones((2, 3), dtype=np.float32))
+    args = ["trace", "import", "--out", str(tmp_path / "n"), "--boundary", "x", "--src", "p0", "--dst", "p1",
+            "--npy", str(tmp_path / "a.npy"), "--layout", "B,N"]
+    code, _, err = _run(capsys, *args)
+    assert code == 2 and "--overwrite" in err and "overwrite=True" not in err
+    assert _run(capsys, *args, "--overwrite")[0] == 0
+
+
+def test_import_spec_writes_several_boundaries(capsys, tmp_path):
+    """Defect 6: one `trace import` writes a multi-boundary trace (arrays in any layout and an event table)."""
+    rng = np.random.default_rng(3)
+    s01 = rng.random((7, 4, 6)) < 0.3                      # [B, T, N]
+    a01 = rng.standard_normal((7, 6)).astype(np.float16)   # the dense view of the same cut
+    np.save(tmp_path / "s01.npy", s01)
+    np.save(tmp_path / "a01.npy", a01)
+    (tmp_path / "ev.csv").write_text("t,b,neuron\n0,0,3\n3,6,1\n")
+    (tmp_path / "spec.yaml").write_text(
+        "kind: trace-import\nmodel: lab-net\nshard_samples: 3\n"
+        "partitions: [die0, die1, die2]\n"
+        "boundaries:\n"
+        "  - {name: 'c0', src: die0, dst: die1, npy: s01.npy, layout: 'B,T,N'}\n"
+        "  - {name: 'c0:dense', src: die0, dst: [die1], npy: a01.npy, layout: [B, N]}\n"
+        "  - {name: 'c1', src: die1, dst: die2, events: ev.csv, neurons: 5, timesteps: 4, samples: 7}\n")
+    code, _, err = _run(capsys, "trace", "import", "--out", str(tmp_path / "t"), "--spec", str(tmp_path / "spec.yaml"))
+    assert code == 0, err
+    tr = open_trace(tmp_path / "t")
+    tr.validate()
+    assert [b.name for b in tr.boundaries] == ["c0", "c0:dense", "c1"] and tr.partitions == ["die0", "die1", "die2"]
+    assert len(tr.shards) == 3 and tr.manifest["model"]["name"] == "lab-net"
+    assert (tr.read("c0") == s01.transpose(1, 0, 2)).all()
+    assert (tr.read("c0:dense") == a01).all() and tr.boundary("c0:dense").logical_dtype == "F16"
+    ev = tr.read("c1")
+    assert ev.sum() == 2 and ev[0, 0, 3] and ev[3, 6, 1]
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("boundaries: []\n", "spec.yaml:1: boundaries:"),
+        ("boundaries:\n  - {name: a, src: p, dst: q, npy: x.npy}\n", "spec.yaml:2: boundaries.0.layout: "),
+        ("boundaries:\n  - {name: a, src: p, dst: q, events: e.csv, neurons: 0, timesteps: 1, samples: 1}\n",
+         "spec.yaml:2: boundaries.0.neurons:"),
+        ("boundaries:\n  - {name: a, src: p, dst: q, npy: missing.npy, layout: 'B,N'}\n", "missing.npy: no such file"),
+    ],
+)
+def test_import_spec_errors(capsys, tmp_path, body, fragment):
+    (tmp_path / "spec.yaml").write_text(body)
+    code, _, err = _run(capsys, "trace", "import", "--out", str(tmp_path / "t"), "--spec", str(tmp_path / "spec.yaml"))
+    assert code == 2 and fragment in err, err
+    assert not (tmp_path / "t").exists()
+
+
+def test_stats_are_computed_from_the_data(trace_dir, capsys):
+    """Defect 3 (stats part): a manifest with stale statistics does not show its firing rate beside bits
+    computed from the data; the data's rate is shown and the disagreement is reported."""
+    path, spikes, _ = trace_dir
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["boundaries"][0]["stats"]["firing_rate"] = 0.5
+    manifest["boundaries"][0]["stats"]["nnz"] += 7
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    code, out, _ = _run(capsys, "trace", "stats", str(path), "--json")
+    assert code == 0
+    spk = json.loads(out)["boundaries"][0]
+    assert spk["firing_rate"] == pytest.approx(spikes.mean())
+    assert spk["nnz"] == int(spikes.sum()) and spk["manifest_stats"]["nnz"] == int(spikes.sum()) + 7
+    code, out, _ = _run(capsys, "trace", "stats", str(path))
+    assert f"firing rate {spikes.mean():.4f}" in out and "0.5000" not in out and "warning: the manifest records" in out
+
+
+def test_stats_reference_is_the_recorded_precision(tmp_path, capsys):
+    """Defect 9: `trace stats` compares with the recorded dtype (F32: 32 bits), not a fixed 16-bit dense."""
+    rng = np.random.default_rng(0)
+    with TraceWriter(tmp_path / "t", model="m", partitions=["d0", "d1"], timesteps=4) as w:
+        w.add_boundary("c", src="d0", dst=["d1"], kind="spike", features=[10])
+        w.add_boundary("c:dense", src="d0", dst=["d1"], kind="activation", features=[10], logical_dtype="F32")
+        w.append("c", rng.random((4, 3, 10)) < 0.2)
+        w.append("c:dense", rng.standard_normal((3, 10)).astype(np.float32))
+    code, out, _ = _run(capsys, "trace", "stats", str(tmp_path / "t"), "--json")
+    spk, act = json.loads(out)["boundaries"]
+    assert act["reference_precision_bits"] == 32 and "dense(32b)" in act["bits_per_sample"]
+    assert spk["reference_precision_bits"] == 32 and spk["bits_per_sample"]["dense activation (32b, 1 frame)"] == 320
+    code, out, _ = _run(capsys, "trace", "stats", str(tmp_path / "t"), "--json", "--precision-bits", "8")
+    assert json.loads(out)["boundaries"][0]["reference_precision_bits"] == 8
+
+
+def test_stats_flits_per_sample_use_the_framing_rule(trace_dir, capsys):
+    """With a flit payload, stats give the flits each encoding takes (the link's framing rule), and the
+    spike encodings packed over all T steps, where sparse frames share a flit."""
+    path, spikes, _ = trace_dir
+    code, out, _ = _run(capsys, "trace", "stats", str(path), "--json", "--flit-payload-bytes", "62")
+    assert code == 0
+    flits = json.loads(out)["boundaries"][0]["flits_per_sample"]
+    assert flits["aer"] == 6 and flits["bitmap"] == 6  # one 100-neuron frame per flit, whatever its size
+    assert flits["bitmap, pack=6"] == 2  # 600 bits = 75 bytes
+    per_sample = spikes.sum(axis=(0, 2)) * 7 + 6 * 7  # 7-bit addresses and a 7-bit count per frame
+    assert flits["aer, pack=6"] == pytest.approx(np.mean(-(-(-(-per_sample // 8)) // 62)))

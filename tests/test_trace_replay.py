@@ -154,7 +154,7 @@ def test_engine_replays_a_trace(tmp_path):
     n, steps = sim.plan.boundaries[0].neurons, sim.plan.boundaries[0].timesteps
     rng = np.random.default_rng(0)
     spikes = rng.random((steps, 5, n)) < 0.03
-    parts = [f"p{k}" for k in range(n_cuts + 1)]
+    parts = [f"die{k}" for k in range(n_cuts + 1)]  # the workload's default partition names
     with TraceWriter(tmp_path / "lm", model="lm", partitions=parts, timesteps=steps, shard_samples=2) as w:
         for k in range(n_cuts):
             w.add_boundary(f"b{k}", src=parts[k], dst=[parts[k + 1]], kind="spike", features=[n])
@@ -169,50 +169,96 @@ def test_engine_replays_a_trace(tmp_path):
     per_inf = [int(spikes[:, (2 * i + np.arange(2)) % 5].sum()) * 12 * n_cuts for i in range(6)]
     assert result.data["d2d_payload_bits_per_inf"] == pytest.approx(np.mean(per_inf))
 
-def _cut_trace(path, with_dense=True, partitions=("die0", "die1", "die2")):
-    """Like the shipped digits traces: spikes and, optionally, the dense activation of each cut."""
+def _cut_trace(path, with_dense=True, partitions=("die0", "die1", "die2"), dense_steps=False):
+    """Like the shipped digits traces: spikes and, optionally, the dense activation of each cut
+    (``dense_steps``: the activation recorded per timestep, equal at every step)."""
     rng = np.random.default_rng(2)
     with TraceWriter(path, model="m", partitions=list(partitions), timesteps=T, shard_samples=4) as w:
         for k in range(2):
             src, dst = partitions[k], partitions[k + 1]
             w.add_boundary(f"c{k}", src=src, dst=[dst], kind="spike", features=[N])
             if with_dense:
-                w.add_boundary(f"c{k}:dense", src=src, dst=[dst], kind="activation", features=[N])
+                w.add_boundary(f"c{k}:dense", src=src, dst=[dst], kind="activation", features=[N],
+                               layout=["T", "B", "N"] if dense_steps else None)
         for k in range(2):
             w.append(f"c{k}", rng.random((T, 6, N)) < 0.2)
             if with_dense:
-                w.append(f"c{k}:dense", np.maximum(rng.standard_normal((6, N)), 0).astype(np.float32))
+                act = np.maximum(rng.standard_normal((6, N)), 0).astype(np.float32)
+                w.append(f"c{k}:dense", np.broadcast_to(act, (T, 6, N)) if dense_steps else act)
     return open_trace(path)
 
 
-class _Sim:
-    """The attributes of snapsim.plan.Plan that trace_payload_for reads."""
+def _plan(mode, encoding="aer", ann_encoding="dense", timesteps=T, neurons=N, batch=2, names=None, precision="bf16"):
+    """A real plan of a 3-partition chain cutting ``neurons`` elements twice."""
+    from snapsim.config.load import load_hardware
+    from snapsim.config.workload import WorkloadConfig
+    from snapsim.plan import Plan
+    from snapsim.resources import HWCONFIGS
 
-    def __init__(self, spiking, timesteps, encoding, batch=2, neurons=N):
-        from types import SimpleNamespace
+    hw = load_hardware(HWCONFIGS / "packages" / "ucie-a-2x2.yaml")
+    partition = {"count": 3} if names is None else {"count": 3, "names": list(names)}
+    wl = WorkloadConfig.model_validate({
+        "kind": "workload", "name": "t", "input_shape": [neurons], "precision": precision, "partition": partition,
+        "stages": [{"name": f"s{k}", "macs": 100.0, "output_shape": [neurons]} for k in range(3)],
+        "boundary": {"timesteps": timesteps, "encoding": encoding,
+                     **({} if ann_encoding == "dense" else {"ann_encoding": ann_encoding})},
+        "snn": {"timesteps": timesteps}, "stream": {"inferences": 4, "batch": batch}})
+    return Plan.build(hw, wl, mode)
 
-        self.boundaries = [SimpleNamespace(neurons=neurons, spiking=spiking, timesteps=timesteps, encoding=encoding)
-                           for _ in range(2)]
-        self.batch = batch
 
-
-def test_boundaries_matched_by_partition_and_kind(tmp_path):
+def test_boundaries_matched_by_partition_name_and_kind(tmp_path):
     from snapsim.trace.replay import match_boundaries, trace_payload_for
 
     tr = _cut_trace(tmp_path / "t")
-    assert match_boundaries(tr, ["spike", "spike"]) == ["c0", "c1"]
-    assert match_boundaries(tr, ["activation", "activation"]) == ["c0:dense", "c1:dense"]
-    snap = trace_payload_for(tr, _Sim(True, T, Encoding("aer")))
+    parts = ["die0", "die1", "die2"]
+    assert match_boundaries(tr, ["spike", "spike"], parts) == ["c0", "c1"]
+    assert match_boundaries(tr, ["activation", "activation"], parts) == ["c0:dense", "c1:dense"]
+    snap = trace_payload_for(tr, _plan("snap"))
     assert snap.infos[1].name == "c1" and snap.batch == 2
     spikes = tr.read("c1", 2, 4)
     assert snap.message_bits(1, 1, 3) == 6 * int(spikes[3].sum())
-    ann = trace_payload_for(tr, _Sim(False, 1, Encoding("zvc", precision_bits=16)))
-    dense = tr.read("c0:dense", 0, 2)
-    assert ann.message_bits(0, 0, 0) == 2 * N + 16 * int(np.count_nonzero(dense))
     with pytest.raises(TraceError, match="boundary 'c0': timesteps: the trace has 4, the workload expects 8"):
-        trace_payload_for(tr, _Sim(True, 8, Encoding("aer")))
+        trace_payload_for(tr, _plan("snap", timesteps=8))
     with pytest.raises(TraceError, match="features: the trace has 37, the workload expects 36"):
-        trace_payload_for(tr, _Sim(True, T, Encoding("aer"), neurons=36))
+        trace_payload_for(tr, _plan("snap", neurons=36))
+
+
+def test_ann_replay_uses_the_recorded_dtype_and_the_ann_encoding(tmp_path):
+    """Defect 4: ANN mode sizes the recorded activations with the workload's ann_encoding (here zvc and
+    csr) at the trace's recorded precision (F32: 32 bits), so the ANN baseline uses its own sparsity."""
+    from snapsim.trace.replay import trace_payload_for
+
+    tr = _cut_trace(tmp_path / "t")
+    dense0 = tr.read("c0:dense", 0, 2)
+    nnz = int(np.count_nonzero(dense0))
+    zvc = trace_payload_for(tr, _plan("ann", ann_encoding="zvc"))
+    assert zvc.message_bits(0, 0, 0) == 2 * N + 32 * nnz
+    csr = trace_payload_for(tr, _plan("ann", ann_encoding="csr"))
+    assert csr.message_bits(0, 0, 0) == 2 * 6 + nnz * (6 + 32)  # row length ceil(log2 38), index 6 + 32-bit value
+    dense = trace_payload_for(tr, _plan("ann"))
+    assert dense.message_bits(0, 0, 0) == 2 * N * 32
+    fixed = trace_payload_for(tr, _plan("ann", ann_encoding={"kind": "zvc", "precision_bits": 8}))
+    assert fixed.message_bits(0, 0, 0) == 2 * N + 8 * nnz  # a precision given in the workload wins
+
+
+def test_ann_replay_of_an_activation_recorded_per_timestep(tmp_path):
+    """Defect 5: an activation stacked per timestep replays in ANN mode (one frame per sample) when it is
+    the same at every step, and is refused with the reason and the remedy when it is not."""
+    from snapsim.trace.replay import trace_payload_for
+
+    tr = _cut_trace(tmp_path / "t", dense_steps=True)
+    payload = trace_payload_for(tr, _plan("ann", ann_encoding="zvc"))
+    frame = tr.read("c0:dense", 0, 2)[0]
+    assert payload.message_bits(0, 0, 0) == 2 * N + 32 * int(np.count_nonzero(frame))
+    with TraceWriter(tmp_path / "v", model="m", partitions=["die0", "die1", "die2"], timesteps=T) as w:
+        for k in range(2):
+            w.add_boundary(f"m{k}", src=f"die{k}", dst=[f"die{k + 1}"], kind="activation", features=[N],
+                           layout=["T", "B", "N"])
+        for k in range(2):
+            w.append(f"m{k}", np.random.default_rng(k).standard_normal((T, 3, N)).astype(np.float32))
+    varying = trace_payload_for(open_trace(tmp_path / "v"), _plan("ann", ann_encoding="zvc"))
+    with pytest.raises(TraceError, match=r"differs between timestep 0 and 1 .*one activation per sample"):
+        varying.message_bits(0, 0, 0)
 
 
 def test_ann_mode_without_dense_activations_is_explained(tmp_path):
@@ -220,21 +266,44 @@ def test_ann_mode_without_dense_activations_is_explained(tmp_path):
 
     tr = _cut_trace(tmp_path / "t", with_dense=False)
     with pytest.raises(TraceError) as info:
-        trace_payload_for(tr, _Sim(False, 1, Encoding("dense")))
+        trace_payload_for(tr, _plan("ann"))
     msg = str(info.value)
-    assert "workload boundary 0 (partition 0 -> 1) has no activation boundary in the trace from die0 to die1" in msg
-    assert "record them too, or run in snn/snap mode" in msg and "c0 (spike die0->die1)" in msg
+    assert "workload boundary 0 (die0 -> die1): the trace has no activation boundary at this cut, only c0" in msg
+    assert "or run in snn/snap mode" in msg
 
 
-def test_boundaries_matched_by_order_when_partitions_differ(tmp_path):
-    from snapsim.trace.replay import match_boundaries
+@pytest.mark.parametrize("parts, fragment", [
+    (("die1", "die2", "die3"), "no trace boundary goes die0 -> die1"),
+    (("die1", "die0", "die2"), "the trace has c0 going the other way (die1 -> die0)"),
+])
+def test_a_trace_for_another_partition_pair_is_refused(tmp_path, parts, fragment):
+    """Defect 2: boundaries are matched by partition name, never by position: a trace recorded for
+    another pair (or reversed) is refused with both sides named."""
+    from snapsim.trace.replay import trace_payload_for
 
-    with TraceWriter(tmp_path / "t", model="m", partitions=["x", "y", "z"], timesteps=1) as w:
-        w.add_boundary("first", src="x", dst=["z"], kind="spike", features=[2])  # not x -> y
-        w.add_boundary("second", src="z", dst=["y"], kind="spike", features=[2])
-        w.append("first", np.zeros((1, 1, 2), dtype=bool))
-        w.append("second", np.zeros((1, 1, 2), dtype=bool))
-    tr = open_trace(tmp_path / "t")
-    assert match_boundaries(tr, ["spike", "spike"]) == ["first", "second"]
-    with pytest.raises(TraceError, match="workload boundary 0 .* no spike boundary in the trace from x to y"):
-        match_boundaries(tr, ["spike"] * 3)
+    tr = _cut_trace(tmp_path / "t", partitions=parts)
+    with pytest.raises(TraceError) as info:
+        trace_payload_for(tr, _plan("snap"))
+    msg = str(info.value)
+    assert fragment in msg and "Workload partitions: die0, die1, die2" in msg
+    assert f"trace partitions: {', '.join(parts)}" in msg and "partition.names" in msg
+    # naming the workload's partitions as the trace does makes it match
+    if parts[1] != "die0":
+        assert trace_payload_for(tr, _plan("snap", names=parts)).infos[0].name == "c0"
+
+
+def test_cli_run_all_modes_from_one_trace(tmp_path, capsys):
+    """Defect 5: one trace with both views replays with --mode all; --json is keyed by mode (defect 9)
+    even for one mode."""
+    import json
+
+    from snapsim.cli import main
+    from snapsim.resources import HWCONFIGS, WORKLOADS
+
+    args = ["run", "--hw", str(HWCONFIGS / "packages" / "ucie-a-2x2.yaml"), "--workload",
+            str(WORKLOADS / "digits_snap.yaml"), "--trace", str(WORKLOADS / "traces" / "digits_snap_l1.snaptrace"),
+            "--set", "workload.stream.inferences=4", "--json"]
+    assert main([*args, "--mode", "all"]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)) == ["ann", "snap", "snn"]
+    assert main([*args, "--mode", "snap"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["snap"]

@@ -236,3 +236,44 @@ def test_cli_parts_not_an_integer_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["zoo", "vgg16", "--parts", "two"])
     assert exc.value.code == 2 and "invalid int value: 'two'" in capsys.readouterr().err
+
+
+# Layer-level neuron counts, written here from the architectures independently of the generator: one spiking
+# neuron per output element of every conv and linear layer (a conv followed by a pool counted before it).
+def _resnet50_neurons() -> int:
+    total, h = 64 * 112 * 112, 56  # conv1 before its max-pool
+    for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        for b in range(blocks):
+            s = stride if b == 0 else 1
+            h_out = h // s
+            total += width * h * h + width * h_out * h_out + 4 * width * h_out * h_out
+            h = h_out
+    return total + 1000
+
+
+def _vgg16_neurons() -> int:
+    convs = [(64, 224)] * 2 + [(128, 112)] * 2 + [(256, 56)] * 3 + [(512, 28)] * 3 + [(512, 14)] * 3
+    return sum(c * h * h for c, h in convs) + 4096 + 4096 + 1000
+
+
+def _vit_b16_neurons() -> int:
+    T, d, mlp = 197, 768, 3072
+    return T * d + 12 * (4 * T * d + T * (mlp + d)) + 1000
+
+
+def _rwkv_neurons(L: int, d: int) -> int:
+    return d + L * (4 * d + 6 * d) + RWKV_VOCAB
+
+
+LAYER_NEURONS = {"resnet50": _resnet50_neurons(), "vgg16": _vgg16_neurons(), "vit-b16": _vit_b16_neurons(),
+                 **{m: _rwkv_neurons(*RWKV_CONFIGS[m]) for m in RWKV_CONFIGS}}
+
+
+@pytest.mark.parametrize("model", sorted(LAYER_NEURONS))
+def test_layer_level_neuron_counts_whatever_the_stage_granularity(model):
+    """Block-level stages hid the inner layers' neurons (a bottleneck block counted only its output); every
+    split of a model now counts the same layer-level total, while MACs and parameters stay the published ones."""
+    for P in PARTS:
+        stages = load_workload(ZOO / f"{model}_p{P}.yaml").expanded_stages()
+        assert sum(s.neurons for s in stages) == LAYER_NEURONS[model], (model, P)
+        assert sum(s.neurons for s in stages) > sum(s.output_elements for s in stages)

@@ -7,10 +7,10 @@ come from a wrong front.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
+from . import best_of
 from ..pareto import pareto_mask
 
 __all__ = ["run", "brute_force_mask"]
@@ -38,15 +38,6 @@ def brute_force_mask(values: np.ndarray, directions: list[str]) -> np.ndarray:
     return mask
 
 
-def _best_of(fn, repeats: int) -> tuple[object, float]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return out, best
-
-
 def run(quick: bool = False) -> dict:
     rng = np.random.default_rng(20240611)
     n = 100_000 if quick else 1_000_000
@@ -58,16 +49,16 @@ def run(quick: bool = False) -> dict:
     lat = rng.lognormal(0.0, 0.5, n)
     energy = np.round(rng.lognormal(0.0, 0.5, n) / lat**0.5, 3)
     pts = np.column_stack([lat, energy])
-    mask, secs = _best_of(lambda: pareto_mask(pts, dirs2), 1 if quick else 3)
+    mask, secs = best_of(lambda: pareto_mask(pts, dirs2), 1 if quick else 3)
 
     sub = pts[:n_base]
-    base_mask, base_secs = _best_of(lambda: brute_force_mask(sub, dirs2), 1)
+    base_mask, base_secs = best_of(lambda: brute_force_mask(sub, dirs2), 1)
     if not np.array_equal(base_mask, pareto_mask(sub, dirs2)):
         raise RuntimeError("pareto_mask disagrees with the brute-force baseline")
 
     pts3 = rng.random((n3, 3))
     dirs3 = ["min", "min", "max"]
-    mask3, secs3 = _best_of(lambda: pareto_mask(pts3, dirs3), 1)
+    mask3, secs3 = best_of(lambda: pareto_mask(pts3, dirs3), 1)
     base3 = brute_force_mask(pts3[:n_base // 2], dirs3)
     if not np.array_equal(base3, pareto_mask(pts3[:n_base // 2], dirs3)):
         raise RuntimeError("pareto_mask (3 objectives) disagrees with the brute-force baseline")

@@ -26,9 +26,10 @@ class Compute:
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)
 
     def spiking_ticks(self, accumulates: float, neuron_updates: float) -> int:
-        """Ticks for one timestep of spiking work: accumulate and neuron-update units run in parallel."""
+        """Ticks for one timestep of spiking work: accumulate and neuron-update units run in parallel; the
+        accumulate units reach ``sparse_efficiency`` of their peak rate on event input."""
         s = self.cfg.spiking
-        cycles = max(_whole(accumulates / s.ac_units), _whole(neuron_updates / s.neuron_units), 0)
+        cycles = max(_whole(accumulates / (s.ac_units * s.sparse_efficiency)), _whole(neuron_updates / s.neuron_units), 0)
         return cycles_to_ticks(cycles, self.cfg.compute.clock_ghz)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-SUITES = ("link", "trace", "sweep", "pareto", "estimate")
+SUITES = ("link", "sweep", "startup", "trace", "pareto", "router", "estimate")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="run the benchmarks (link fidelities, trace stats, sweeps, Pareto, the cost estimate)",
+        help="run the benchmarks (simulation speed, sweeps, start-up, traces, Pareto, router level, estimate)",
         description="Run benchmark suites. Each prints its figure and a baseline from the same run. "
         "The link suite runs the same cases in the reference and fast fidelities and checks identical timing.",
     )

@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import SnapsimError
-from ..pareto import DIRECTIONS, pareto_front
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# pandas and snapsim.pareto load when the command runs, not with ``snapsim --help``; the directions
+# offered are snapsim.pareto.DIRECTIONS (tests/test_cli_startup.py checks they agree)
+DIRECTIONS = ("min", "max")
 
 __all__ = ["add_parser", "read_results", "run_from_demo"]
 
@@ -83,10 +87,12 @@ def run_from_demo(results: str, output: str, extra: Sequence[str] = ()) -> int:
     return _main(parser.parse_args(["pareto", str(results), *extra, "-o", str(output)]))
 
 
-def read_results(path: str | Path, notes: list[str] | None = None) -> pd.DataFrame:
+def read_results(path: str | Path, notes: list[str] | None = None) -> "pd.DataFrame":
     """Read a results table from Parquet or CSV; SnapsimError naming the file if that fails. A sweep's
     table that is still being written (or whose sweep was killed) is read with its finished parts
     (:func:`snapsim.sweep.store.load_results`); ``notes`` receives a line per part skipped."""
+    import pandas as pd
+
     from ..sweep.store import load_results_with_notes, parts_dir
 
     path = Path(path)
@@ -113,7 +119,9 @@ def read_results(path: str | Path, notes: list[str] | None = None) -> pd.DataFra
         raise SnapsimError(f"{path}: cannot read the results table: {exc}") from None
 
 
-def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = False) -> None:
+def _require(df: "pd.DataFrame", path: Path, col: str, flag: str, numeric: bool = False) -> None:
+    import pandas as pd
+
     if col not in df.columns:
         columns = ", ".join(map(str, df.columns))
         raise SnapsimError(f"{path}: no column {col!r} (given to {flag}); the columns are: {columns}")
@@ -121,11 +129,13 @@ def _require(df: pd.DataFrame, path: Path, col: str, flag: str, numeric: bool = 
         raise SnapsimError(f"{path}: column {col!r} (given to {flag}) is not numeric (dtype {df[col].dtype})")
 
 
-def _where(df: pd.DataFrame, expr: str, path: Path) -> pd.DataFrame:
+def _where(df: "pd.DataFrame", expr: str, path: Path) -> "pd.DataFrame":
     """``df.query(expr)``, every failure one line naming --where."""
     shown = expr if len(expr) <= 80 else expr[:77] + "..."
     if len(expr) > _MAX_WHERE:
         raise SnapsimError(f"--where: the expression has {len(expr):,} characters (at most {_MAX_WHERE:,})")
+    import pandas as pd
+
     try:
         kept = df.query(expr)
     except RecursionError:
@@ -140,7 +150,7 @@ def _where(df: pd.DataFrame, expr: str, path: Path) -> pd.DataFrame:
     return kept
 
 
-def _hashable(df: pd.DataFrame) -> pd.DataFrame:
+def _hashable(df: "pd.DataFrame") -> "pd.DataFrame":
     """Cells holding lists, arrays or mappings (list columns of a results table) as their text, so columns
     can be compared, grouped and printed like any other."""
     out = df
@@ -172,13 +182,14 @@ def _check_title(title: str) -> None:
                            "\\$") from None
 
 
-def _auto_labels(front: pd.DataFrame, exclude: set[str]) -> list[str]:
+def _auto_labels(front: "pd.DataFrame", exclude: set[str]) -> list[str]:
     """Swept parameters (dotted column names) whose value differs along the front."""
     cols = [c for c in front.columns if isinstance(c, str) and "." in c and c not in exclude]
     return [c for c in cols if front[c].nunique(dropna=False) > 1][:_MAX_AUTO_LABELS]
 
 
 def _main(args: argparse.Namespace) -> int:
+    from ..pareto import pareto_front
     from ..plot import plot_pareto  # matplotlib only when this command runs
 
     path = Path(args.results)

@@ -34,9 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "ANN-only and SNN-only (Nardone et al. 2025)")
     p.add_argument("--list", action="store_true", help="list the studies and their sizes, then exit")
     p.add_argument("--size", metavar="SIZE",
-                   help="the study's size (default: its default size); snap: small (3 models, 2 links, ~10 s) "
-                        "or default (10 models, 5 links, regime map, chiplet count, link thresholds, ~1 min on "
-                        "2 cores)")
+                   help="the study's size (default: its default size); snap: small (4 models, 2 links, both "
+                        "scenarios, 20-35 s) or default (10 models, 5 links, realistic and paper scenarios, regime "
+                        "map, axes, assumption ladder, accuracy references, chiplet count, link thresholds, "
+                        "1.5-4 min on 2 cores)")
     p.add_argument("--out", default="study_out", metavar="DIR", help="output directory (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local worker processes (default: the size's, e.g. 1 for snap small; else the CPUs "

@@ -37,9 +37,11 @@ __all__ = [
     "SramConfig",
     "DramConfig",
     "NocConfig",
+    "RouterConfig",
     "CodecConfig",
     "ChipletConfig",
     "TopologyConfig",
+    "ROUTINGS",
     "EdgeLinkConfig",
     "HardwareConfig",
 ]
@@ -100,6 +102,17 @@ class LinkConfig(Strict):
     wake_latency_ns: NonNegativeFloat = Field(
         0.0, description="Exit latency: a head flit arriving at a sleeping link waits this long before it can start"
     )
+    bit_error_rate: float = Field(
+        0.0, ge=0, lt=1,
+        description="Bit error rate the link layer's CRC sees (after FEC, if the standard uses one); 0: error free",
+    )
+    retry: Literal["none", "go_back_n"] = Field(
+        "none",
+        description="Link-layer retry: go-back-N replays from a flit that failed its CRC once the NAK is back "
+        "(the flits sent meanwhile are discarded and sent again); none: a failed flit is delivered corrupt",
+    )
+    fec_latency_ns: NonNegativeFloat = Field(
+        0.0, description="FEC encode+decode latency, added to phy_latency_ns on every flit (0 without FEC)")
     sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
     _idle_power_derived: bool = PrivateAttr(False)
 
@@ -159,17 +172,53 @@ class ComputeConfig(Strict):
 class SpikingConfig(Strict):
     """Spiking units: synaptic accumulates and neuron (membrane) updates."""
 
-    ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle")
+    ac_units: PositiveInt = Field(description="Synaptic accumulates per cycle (peak, on dense input)")
     neuron_units: PositiveInt = Field(description="Neuron updates per cycle")
-    energy_pj_per_ac: NonNegativeFloat = Field(description="Energy of one synaptic accumulate")
-    energy_pj_per_neuron_update: NonNegativeFloat = Field(description="Energy of one neuron (membrane) update, state access excluded")
+    energy_pj_per_ac: dict[Precision, NonNegativeFloat] = Field(
+        description="Energy of one synaptic accumulate (a weight added into a membrane: an add, no multiply) by "
+        "the workload precision, as energy_pj_per_mac is by operand precision",
+    )
+    energy_pj_per_neuron_update: NonNegativeFloat = Field(
+        description="Energy of one neuron (membrane) update: the arithmetic of a LIF step (leak, add, compare, "
+        "reset); the membrane state access is charged as SRAM traffic (membrane_state_bits) unless that is 0",
+    )
+    membrane_state_bits: int = Field(
+        16, ge=0,
+        description="Membrane-state bits per neuron read and written in SRAM at every neuron update (SNN-only "
+        "neurons and the spike codec's neurons): the one place state access is charged; 0 when "
+        "energy_pj_per_neuron_update already includes it",
+    )
+    sparse_efficiency: float = Field(
+        1.0, gt=0, le=1,
+        description="Achieved fraction of the accumulate units' peak rate on event (sparse) input: load imbalance "
+        "and event scheduling of a sparse dataflow; accumulate time = accumulates / (ac_units x sparse_efficiency)",
+    )
 
 
 class SramConfig(Strict):
-    capacity_mib: PositiveFloat = Field(description="On-die SRAM capacity; weights stay resident if a partition's weights fit")
+    capacity_mib: PositiveFloat = Field(
+        description="On-die SRAM capacity; a partition's weights stay resident up to it, the rest stream from DRAM"
+    )
     bandwidth_gbytes_per_s: PositiveFloat = Field(description="SRAM bandwidth (reads and writes together)")
-    read_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit read from SRAM")
-    write_energy_pj_per_bit: NonNegativeFloat = Field(description="Energy per bit written to SRAM")
+    read_energy_pj_per_bit: NonNegativeFloat = Field(
+        description="Energy per bit read from SRAM, for an array of energy_reference_kib (when given)"
+    )
+    write_energy_pj_per_bit: NonNegativeFloat = Field(
+        description="Energy per bit written to SRAM, for an array of energy_reference_kib (when given)"
+    )
+    arrays: PositiveInt = Field(
+        1, description="Equal SRAM arrays (banks or macros) the capacity is split into, each read by the compute "
+        "next to it; array size = capacity_mib / arrays"
+    )
+    energy_reference_kib: PositiveFloat | None = Field(
+        None,
+        description="Array size the per-bit energies are quoted for; when given, the per-bit energies scale as "
+        "(array size / energy_reference_kib) ** energy_size_exponent (longer word and bit lines, wider "
+        "decoders); default none: the per-bit energies hold at any size",
+    )
+    energy_size_exponent: NonNegativeFloat = Field(
+        0.5, description="Exponent of the per-bit SRAM energy in the array size (see energy_reference_kib)"
+    )
 
 
 class DramConfig(Strict):
@@ -189,13 +238,73 @@ class NocConfig(Strict):
     transit_hops: int = Field(ge=0, description="Hops to cross the die between two D2D ports (forwarding)")
 
 
+class RouterConfig(Strict):
+    """A chiplet's cycle-level router (:mod:`snapsim.chiplet.router`): an input-queued virtual-channel
+    router between its terminal (injection/ejection) port and its D2D (or on-die) ports.
+
+    The pipeline is routing (RC), VC allocation (VA), switch allocation (SA) and switch traversal (ST),
+    each a whole number of cycles; a flit leaving ST starts on the channel the next cycle. Buffers are
+    private per input VC; credits return per VC. Every field has its unit in its name."""
+
+    clock_ghz: PositiveFloat = Field(description="Router clock; link times are rounded up to whole cycles of it")
+    vcs_per_port: PositiveInt = Field(description="Virtual channels per input port (a torus needs an even count: dateline classes)")
+    buffer_flits_per_vc: PositiveInt = Field(description="Input buffer depth of each VC (flits)")
+    routing_delay_cycles: int = Field(ge=0, description="RC stage; 0 = lookahead routing (computed one hop ahead)")
+    vc_alloc_delay_cycles: PositiveInt = Field(description="VA stage")
+    sw_alloc_delay_cycles: PositiveInt = Field(description="SA stage")
+    switch_traversal_delay_cycles: PositiveInt = Field(description="ST stage (crossbar)")
+    speculative: bool = Field(False, description="VA and SA in parallel for head flits (speculative SA loses to "
+                              "non-speculative requests and is wasted when VA fails)")
+    vc_allocator: Literal["islip", "round_robin"] = Field(
+        "islip", description="iSLIP, or a separable input-first allocator of round-robin arbiters")
+    sw_allocator: Literal["islip", "round_robin"] = Field(
+        "islip", description="iSLIP, or a separable input-first allocator of round-robin arbiters")
+    allocator_iterations: PositiveInt = Field(1, description="iSLIP iterations (pointers move in the first only)")
+    flow_control: Literal["wormhole", "virtual_cut_through"] = Field(
+        "wormhole",
+        description="wormhole: a head takes a free output VC whatever its room; virtual cut-through: only if the "
+        "downstream buffer has room for the whole packet (so a packet never stalls across routers)",
+    )
+    vc_reallocation: Literal["tail_sent", "empty"] = Field(
+        "tail_sent",
+        description="When an output VC is free for the next packet: once the previous tail has left (a new packet "
+        "may queue behind it downstream), or only once the downstream buffer is empty (atomic)",
+    )
+    credit_delay_cycles: int = Field(0, ge=0, description="Extra cycles before a returned credit can be used")
+    injection_cycles_per_flit: PositiveInt = Field(1, description="Injection port bandwidth: cycles per flit")
+    ejection_cycles_per_flit: PositiveInt = Field(1, description="Ejection port bandwidth: cycles per flit")
+    terminal_latency_cycles: int = Field(
+        0, ge=0, description="Injection/ejection channel latency after the flit's transfer (and of its credit wire)")
+    nic_delay_cycles: PositiveInt = Field(
+        1, description="Network interface output stage: a flit created in cycle t is written to the injection "
+        "channel in cycle t + nic_delay_cycles - 1")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field name -> citation")
+
+    @property
+    def pipeline_cycles(self) -> int:
+        """Cycles a head flit spends in one router at zero load (RC + VA + SA + ST; VA and SA overlap when
+        speculative)."""
+        alloc = max(self.vc_alloc_delay_cycles, self.sw_alloc_delay_cycles) if self.speculative else (
+            self.vc_alloc_delay_cycles + self.sw_alloc_delay_cycles)
+        return self.routing_delay_cycles + alloc + self.switch_traversal_delay_cycles
+
+
 class CodecConfig(Strict):
-    """Spike encoder (before a D2D link) and decoder (after it) at a die boundary."""
+    """Spike encoder (before a D2D link) and decoder (after it) at a die boundary, and the SNN-only design's
+    input encoder and output decoder. The encoder is one LIF neuron per encoded neuron, the decoder one
+    spike-count accumulator: each keeps spiking.membrane_state_bits of state in SRAM, read and written per
+    neuron-step, as the spiking neurons do."""
 
     neurons_per_cycle: PositiveInt = Field(description="Neuron-steps encoded or decoded per cycle")
     pipeline_cycles: int = Field(ge=0, description="Fixed pipeline latency per timestep")
-    encode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to encode one neuron for one timestep (activation -> spikes)")
-    decode_energy_pj_per_neuron_step: NonNegativeFloat = Field(description="Energy to decode one neuron for one timestep (spikes -> activation)")
+    encode_energy_pj_per_neuron_step: NonNegativeFloat | None = Field(
+        None,
+        description="Energy to encode one neuron for one timestep (activation -> spikes), state access excluded; "
+        "default: spiking.energy_pj_per_neuron_update (the encoder is a LIF neuron)",
+    )
+    decode_energy_pj_per_neuron_step: NonNegativeFloat = Field(
+        description="Energy to decode one neuron for one timestep (a spike-count increment), state access excluded"
+    )
     energy_pj_per_spike: NonNegativeFloat = Field(description="Per emitted spike (event formatting)")
 
 
@@ -209,7 +318,15 @@ class ChipletConfig(Strict):
     dram: DramConfig | None = Field(None, description="Memory for weights that do not fit in SRAM; none: every partition's weights must fit")
     noc: NocConfig = Field(description="The on-die network")
     codec: CodecConfig = Field(description="The spike encoder/decoder at die boundaries (SNAP) and at the network input/output (SNN)")
+    router: RouterConfig | None = Field(
+        None, description="Cycle-level router of the chiplet (the router level of the network); none: the ideal switch")
     sources: dict[str, str] = Field(default_factory=dict, description="Field path -> citation, for every value the preset sets")
+
+
+ROUTINGS = ("xy", "yx", "west_first", "odd_even", "table")
+"""Routing algorithms (:mod:`snapsim.topology`): dimension-order X-then-Y or Y-then-X (meshes and tori, with
+dateline VC classes on tori), minimal adaptive west-first or odd-even (meshes), or a routing table of
+shortest paths (any graph)."""
 
 
 class TopologyConfig(Strict):
@@ -218,9 +335,18 @@ class TopologyConfig(Strict):
     cols: PositiveInt | None = Field(None, description="Columns of a mesh2d or torus2d")
     chiplets: PositiveInt | None = Field(None, description="Number of chiplets (ring, fully_connected, edges; optional for meshes and tori)")
     edges: list[IntPair] | None = Field(None, description="The links of an edges topology, as chiplet id pairs (both directions)")
+    routing: Literal[ROUTINGS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="Routing algorithm; default: xy on meshes and tori, the shorter way on rings, a shortest-path "
+        "table otherwise",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "TopologyConfig":
+        if self.routing in ("xy", "yx") and self.kind not in ("mesh2d", "torus2d"):
+            raise ValueError(f"routing {self.routing} needs a mesh2d or torus2d topology; got {self.kind}")
+        if self.routing in ("west_first", "odd_even") and self.kind != "mesh2d":
+            raise ValueError(f"routing {self.routing} is a turn model for mesh2d; got {self.kind}")
         if self.kind in ("mesh2d", "torus2d"):
             if self.rows is None or self.cols is None:
                 raise ValueError(f"topology kind {self.kind} needs rows and cols")

@@ -9,14 +9,17 @@ activations or spikes.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
-from ..encoding import Bitmap, EncodingSpec
+from ..encoding import Bitmap, Dense, EncodingSpec
+from ..errors import SnapsimError
+from ..partition import balanced_cuts, split_at
 from .hardware import IntKey, Precision, Strict
 
-__all__ = ["MAX_STAGES", "StageConfig", "BoundarySpec", "PartitionSpec", "StreamSpec", "SnnSpec", "WorkloadConfig", "Stage"]
+__all__ = ["MAX_STAGES", "StageConfig", "BoundarySpec", "CapacitySpec", "PartitionSpec", "StreamSpec", "SnnSpec",
+           "WorkloadConfig", "Stage", "WEIGHT_FETCH"]
 
 
 MAX_STAGES = 100_000
@@ -34,6 +37,12 @@ class StageConfig(Strict):
         "reads one row); default: all weight_params, read once per inference and shared by its batch",
     )
     output_shape: list[PositiveInt] = Field(description="Output activation shape per sample, without batch")
+    neurons: PositiveInt | None = Field(
+        None,
+        description="Output elements per sample of every layer the stage runs (a block of several layers): in "
+        "SNN-only mode one spiking neuron (membrane) each, in the dense modes the activations written and read "
+        "back on die; default: the output_shape's elements (a one-layer stage)",
+    )
     skip_elements: NonNegativeInt = Field(
         0,
         description="Elements per sample of other tensors still live after this stage (a residual shortcut "
@@ -42,7 +51,8 @@ class StageConfig(Strict):
 
 
 class BoundarySpec(Strict):
-    """What crosses a partition boundary, by mode: dense at ``precision`` (ann) or spikes (snn, snap)."""
+    """What crosses a partition boundary, by mode: activation values at ``precision`` in the
+    ``ann_encoding`` (ann) or spikes in the ``encoding`` (snn, snap)."""
 
     precision: Precision | None = Field(None, description="Dense precision; default: workload precision")
     timesteps: PositiveInt = Field(4, description="SNAP: spike frames the encoder produces per inference (the SNN-only timesteps are snn.timesteps)")
@@ -52,18 +62,73 @@ class BoundarySpec(Strict):
         description="Spike wire encoding: a kind name (bitmap) or a mapping with kind and that kind's fields "
         "(see snapsim/encoding.py and docs/reference/workload.md)",
     )
+    ann_encoding: EncodingSpec = Field(
+        default_factory=Dense,
+        description="ANN-mode wire encoding of the activation values (at `precision`, or a trace's recorded "
+        "precision): dense (default: every value sent, the usual accelerator-to-accelerator format), zvc "
+        "(zero-value compression) or csr/aer/rle with values; it decides whether the ANN baseline uses its own "
+        "activation sparsity",
+    )
+    activation_density: float = Field(
+        1.0, ge=0, le=1,
+        description="ANN mode, statistical payload: fraction of activation values that are non-zero (sizes "
+        "zvc/csr messages; a trace replay counts them instead). Default 1.0: no exact zeros, as for GELU/SiLU "
+        "activations; a ReLU layer zeroes about half (shared/reference/trace-formats.md section 8)",
+    )
+
+    @model_validator(mode="after")
+    def _values(self) -> "BoundarySpec":
+        if not self.ann_encoding.carries_values:
+            raise ValueError(f"ann_encoding: {self.ann_encoding.kind} carries no values; an ANN boundary sends "
+                             "activation values: dense, zvc, csr, aer or rle")
+        return self
+
+
+class CapacitySpec(Strict):
+    """Capacity-driven split (:mod:`snapsim.partition`): the fewest partitions whose weights fit the dies' SRAM."""
+
+    max_count: PositiveInt = Field(
+        description="At most this many partitions; a model that needs more keeps as much as fits on die and "
+        "streams the rest of its weights from DRAM"
+    )
+    sram_fraction: float = Field(
+        1.0, gt=0, le=1, description="Share of each die's SRAM the partitioner may fill with weights"
+    )
 
 
 class PartitionSpec(Strict):
-    """Either ``count`` (contiguous split balancing MACs) or ``after`` (stage names ending each partition)."""
+    """Exactly one of ``count`` (contiguous split balancing MACs), ``after`` (stage names ending each
+    partition) or ``capacity`` (the die count the weights need, chosen with the hardware); ``names`` names
+    the partitions (default ``die0, die1, ...``, what snapsim's recorders write), so a trace's boundaries are
+    matched to the workload's by partition name."""
 
     count: PositiveInt | None = Field(None, description="Split the stages into this many contiguous partitions, balancing MACs (minimising the largest)")
     after: list[str] | None = Field(None, description="Stage names that end each partition but the last, in order")
+    capacity: CapacitySpec | None = Field(
+        None,
+        description="Pick the partition count from the dies' SRAM: the fewest contiguous partitions whose weights "
+        "fit (MACs balanced among such splits), at most capacity.max_count (then weights are balanced and the "
+        "excess streams from DRAM); needs the hardware, so it is resolved when the run is planned",
+    )
+    tensor_parallel: PositiveInt = Field(
+        1,
+        description="Dies per partition: every stage's weights and work split evenly over this many neighbouring "
+        "dies, which exchange each stage's output by a ring collective over their links (1: pipeline only)",
+    )
+    collective: Literal["all_reduce", "all_gather"] = Field(
+        "all_reduce",
+        description="Tensor-parallel exchange per stage: all_reduce (row-parallel: partial sums reduce-scattered, "
+        "then the sum all-gathered; 2(k-1) ring steps) or all_gather (column-parallel: each die's slice of the "
+        "output gathered; k-1 steps)",
+    )
+    names: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, description="Partition names in order (default die0, die1, ...); a trace replay matches its "
+        "boundaries' src/dst partitions to them")
 
     @model_validator(mode="after")
     def _check(self) -> "PartitionSpec":
-        if (self.count is None) == (self.after is None):
-            raise ValueError("give exactly one of count or after")
+        if sum(x is not None for x in (self.count, self.after, self.capacity)) != 1:
+            raise ValueError("give exactly one of count, after or capacity")
         return self
 
 
@@ -81,11 +146,26 @@ class StreamSpec(Strict):
         return self
 
 
+#: SNN-only weight-fetch policies (``snn.weight_fetch``)
+WEIGHT_FETCH = ("event_driven", "per_timestep", "per_inference")
+
+
 class SnnSpec(Strict):
     """SNN-only mode: every stage spiking for ``timesteps`` steps at ``firing_rate``."""
 
     timesteps: PositiveInt = Field(4, description="SNN-only: timesteps per inference (every stage spiking)")
     firing_rate: float = Field(0.1, ge=0, le=1, description="SNN-only: mean spikes per neuron per timestep, at every stage")
+    weight_fetch: Literal[WEIGHT_FETCH] = Field(  # type: ignore[valid-type]
+        "event_driven",
+        description="How SNN-only fetches weights from memory: event_driven (only the weights the spikes address, "
+        "each at most once per window of weight_reuse_steps timesteps; with 1, the time-sequential processing of "
+        "conventional SNN accelerators, Lee et al. HPCA 2022 'Parallel Time Batching'), per_timestep (every "
+        "weight every timestep, whatever the spikes) or per_inference (every weight once per inference: all "
+        "timesteps of a layer run with its weights held, a temporal-parallel dataflow)",
+    )
+    weight_reuse_steps: PositiveInt = Field(
+        1, description="event_driven: timesteps a fetched weight stays buffered and is reused (the time window)"
+    )
 
 
 class WorkloadConfig(Strict):
@@ -130,18 +210,23 @@ class WorkloadConfig(Strict):
                 raise ValueError("partition.after must list stages in increasing order")
             if idx and idx[-1] == len(names) - 1:
                 raise ValueError("partition.after must not name the last stage (it ends the last partition anyway)")
-        elif self.partition.count > len(names):
+        elif self.partition.count is not None and self.partition.count > len(names):
             raise ValueError(f"partition.count {self.partition.count} exceeds the {len(names)} stages")
-        n_b = self.n_partitions - 1
-        for b in self.boundaries:
-            if not 0 <= b < n_b:
-                raise ValueError(f"boundaries: index {b} is not a boundary (0..{n_b - 1})")
-        parts = self.partitions()
-        for b in range(n_b):  # each boundary's encoding must fit the neurons that cross it
-            unfit = self.boundary_spec(b).encoding.unfit(parts[b][-1].live_elements)
-            if unfit is not None:
-                where = f"boundaries.{b}" if b in self.boundaries else "boundary"
-                raise ValueError(f"{where}.encoding.{unfit[0]}: {unfit[1]} at boundary {b}")
+        if self.partition.capacity is None:  # a capacity split's count is known once planned on hardware
+            names = self.partition.names
+            if names is not None and (len(names) != self.n_partitions or len(set(names)) != len(names)):
+                raise ValueError(f"partition.names must name each of the {self.n_partitions} partitions once; "
+                                 f"got {names}")
+            n_b = self.n_partitions - 1
+            for b in self.boundaries:
+                if not 0 <= b < n_b:
+                    raise ValueError(f"boundaries: index {b} is not a boundary (0..{n_b - 1})")
+            parts = self.partitions()
+            for b in range(n_b):  # each boundary's encoding must fit the neurons that cross it
+                unfit = self.boundary_spec(b).encoding.unfit(parts[b][-1].live_elements)
+                if unfit is not None:
+                    where = f"boundaries.{b}" if b in self.boundaries else "boundary"
+                    raise ValueError(f"{where}.encoding.{unfit[0]}: {unfit[1]} at boundary {b}")
         return self
 
     def expanded_stages(self) -> list["Stage"]:
@@ -150,24 +235,35 @@ class WorkloadConfig(Strict):
             for r in range(s.repeat):
                 name = s.name if s.repeat == 1 else f"{s.name}{r}"
                 out.append(Stage(name, float(s.macs), float(s.weight_params), tuple(s.output_shape),
-                                 s.weight_read_params_per_sample, s.skip_elements))
+                                 s.weight_read_params_per_sample, s.skip_elements, s.neurons))
         return out
 
     @property
     def n_partitions(self) -> int:
+        """Partitions of a ``count`` or ``after`` split (a ``capacity`` split needs the hardware:
+        :func:`snapsim.partition.split`)."""
         if self.partition.after is not None:
             return len(self.partition.after) + 1
+        if self.partition.capacity is not None:
+            raise SnapsimError(f"workload {self.name!r}: partition.capacity picks the partition count from the "
+                               "hardware (snapsim.partition.split(workload, hardware))")
         return int(self.partition.count)
 
     def partitions(self) -> list[list["Stage"]]:
-        """Stages of each partition, contiguous, in order."""
+        """Stages of each partition, contiguous, in order (``count`` or ``after`` splits)."""
         stages = self.expanded_stages()
         if self.partition.after is not None:
             cuts = [i + 1 for i, s in enumerate(stages) if s.name in set(self.partition.after)]
         else:
-            cuts = _balanced_cuts([s.macs for s in stages], int(self.partition.count))
-        bounds = [0, *cuts, len(stages)]
-        return [stages[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            cuts = balanced_cuts([s.macs for s in stages], self.n_partitions)
+        return split_at(stages, cuts)
+
+    def partition_names(self, count: int | None = None) -> list[str]:
+        """The name of each partition: ``partition.names``, default ``die0, die1, ...`` (``count``: the
+        planned partition count, for a capacity split whose count the hardware decides)."""
+        if self.partition.names is not None:
+            return list(self.partition.names)
+        return [f"die{p}" for p in range(self.n_partitions if count is None else count)]
 
     def boundary_spec(self, b: int) -> BoundarySpec:
         return self.boundaries.get(b, self.boundary)
@@ -176,16 +272,22 @@ class WorkloadConfig(Strict):
 class Stage:
     """One expanded stage (plain, hashable)."""
 
-    __slots__ = ("name", "macs", "weight_params", "output_shape", "read_per_sample", "skip_elements")
+    __slots__ = ("name", "macs", "weight_params", "output_shape", "read_per_sample", "skip_elements", "_neurons")
 
     def __init__(self, name: str, macs: float, weight_params: float, output_shape: tuple[int, ...],
-                 read_per_sample: float | None = None, skip_elements: int = 0):
+                 read_per_sample: float | None = None, skip_elements: int = 0, neurons: int | None = None):
         self.name = name
         self.macs = macs
         self.weight_params = weight_params
         self.output_shape = output_shape
         self.read_per_sample = read_per_sample
         self.skip_elements = skip_elements
+        self._neurons = neurons
+
+    @property
+    def neurons(self) -> int:
+        """Output elements per sample of every layer of the stage (spiking neurons in SNN-only mode)."""
+        return self.output_elements if self._neurons is None else int(self._neurons)
 
     def weight_reads(self, batch: int) -> float:
         """Weights read by one inference of ``batch`` samples."""
@@ -205,41 +307,3 @@ class Stage:
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, macs={self.macs:g})"
-
-
-def _balanced_cuts(costs: list[float], parts: int) -> list[int]:
-    """Cut positions splitting ``costs`` into ``parts`` contiguous non-empty groups minimising the largest sum.
-
-    Binary search on the bottleneck with a greedy feasibility check; deterministic.
-    """
-    n = len(costs)
-    if parts == 1:
-        return []
-
-    def greedy(limit: float) -> list[int] | None:
-        cuts, acc = [], 0.0
-        for i, c in enumerate(costs):
-            if acc + c > limit and acc > 0:
-                cuts.append(i)
-                acc = 0.0
-            acc += c
-        return cuts if len(cuts) <= parts - 1 else None
-
-    lo, hi = max(costs), sum(costs)
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if greedy(mid) is None:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-9 * max(hi, 1.0):
-            break
-    cuts = greedy(hi) or []
-    # Make exactly parts-1 non-empty groups: split the latest groups further if greedy used fewer cuts.
-    cut_set = set(cuts)
-    i = n - 1
-    while len(cut_set) < parts - 1 and i > 0:
-        if i not in cut_set:
-            cut_set.add(i)
-        i -= 1
-    return sorted(cut_set)

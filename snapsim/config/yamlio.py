@@ -23,9 +23,11 @@ What the gate refuses, each with ``file:line: path: message`` and never a traceb
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import os
 import stat
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_JSON_BYTES",
+    "KEEP_PARSED",
     "Origins",
     "load_yaml",
     "load_yaml_text",
@@ -191,9 +194,29 @@ class _Frame:
 _NO_KEY = object()
 
 
+_PARSED: OrderedDict[tuple[str, str], tuple[Any, Origins]] = OrderedDict()
+#: Parsed texts kept per process (0: parse every time); presets are read by every hardware file naming them.
+KEEP_PARSED = 256
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
     """Parse ``text`` (read from ``file``) through the gate; raises :class:`ConfigError` naming the file and
-    line. One pass over the parser's events with an explicit stack: linear time, no recursion."""
+    line. One pass over the parser's events with an explicit stack: linear time, no recursion. One preset is
+    read by every hardware file naming it, so the result of each (file, text) is kept (the last few hundred)
+    and a copy returned."""
+    key = (file, text)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = _parse(text, file)
+        _PARSED[key] = hit
+        while len(_PARSED) > KEEP_PARSED:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return copy.deepcopy(hit[0]), dict(hit[1])
+
+
+def _parse(text: str, file: str) -> tuple[Any, Origins]:
     if len(text) > MAX_BYTES * 4:  # text given directly (a --set value, a manifest's lines): same bound
         raise _refuse(file, None, f"text of {len(text):,} characters is too large to read as YAML")
     origins: Origins = {}

@@ -17,6 +17,10 @@ The model (both fidelities):
 * Power: an injected policy (:mod:`snapsim.d2d.power`) says when a head flit can start
   (``head_arrives``: a sleeping link wakes first, so the lanes are free at ``max(free, head + wake)``) and
   splits the run into busy, idle and asleep time.
+* Reliability (:mod:`snapsim.d2d.reliability`): an attempt that fails its CRC is, with go-back-N, sent again
+  ``replay_penalty`` after it started (its credit is back then too); the flits sent meanwhile are
+  discarded without taking credits. Without retry it is delivered corrupt (counted). Both fidelities draw
+  the same failures from the link's seeded error process.
 
 ``ReferenceLink`` makes every flit a SimPy event (a process that waits for each flit, takes a credit
 from a ``simpy.Container`` and holds the lanes). ``FastLink`` computes a whole message at once: in
@@ -29,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
+from .reliability import ErrorProcess
 from .timing import FlitTimes, LinkTiming
 
 __all__ = ["FastLink", "ReferenceLink", "LINK_MODELS"]
@@ -47,8 +52,9 @@ def _lindley(ready: np.ndarray, free: int, t: int) -> np.ndarray:
 class FastLink:
     """Aggregate-per-message link: same timing as :class:`ReferenceLink`, one computation per message."""
 
-    def __init__(self, env: simpy.Environment, timing: LinkTiming, power):
+    def __init__(self, env: simpy.Environment, timing: LinkTiming, power, errors: ErrorProcess | None = None):
         self.timing = timing
+        self.errors = errors
         self.free = 0  # tick at which the lanes are next free
         self._hist = np.full(timing.credits, _NEG, dtype=np.int64) if timing.credits_bind else None
         self.busy_ticks = 0
@@ -62,6 +68,14 @@ class FastLink:
         n = ready.n
         if self.power.sleeps:  # a sleeping link wakes first: its lanes are free only after that
             self.free = max(self.free, self.power.head_arrives(ready.first))
+        err = self.errors
+        if err is not None:
+            if err.countdown > n:  # no failure among these n attempts (ErrorProcess.clean, inlined)
+                err.countdown -= n
+            elif tm.go_back_n:
+                return self._serve_with_retries(ready.to_array())
+            else:
+                err.corrupt_flits += err.failures_in(n)
         if self._hist is None and ready.arr is None:
             if ready.spacing <= t:
                 starts = FlitTimes(max(ready.first, self.free), t, n)
@@ -78,6 +92,39 @@ class FastLink:
         self.busy_ticks += n * t
         self.flits_sent += n
         return starts
+
+    def _serve_with_retries(self, ready: np.ndarray) -> FlitTimes:
+        """A message some of whose attempts fail (go-back-N): attempt by attempt, as :class:`ReferenceLink`."""
+        tm = self.timing
+        t, C, rtt, pen = tm.t_flit, tm.credits, tm.credit_rtt, tm.replay_penalty
+        err = self.errors
+        hist = list(self._hist) if self._hist is not None else None
+        free = self.free
+        n = len(ready)
+        starts = np.empty(n, dtype=np.int64)
+        k = 0
+        while k < n:
+            s = max(int(ready[k]), free)
+            if hist is not None:
+                s = max(s, hist[-C] + rtt)
+                hist.append(s)
+            self.busy_ticks += t
+            self.flits_sent += 1
+            if err.attempt():
+                wasted = min(n - k - 1, (pen - t) // t)
+                err.retry_flits += 1 + wasted
+                self.busy_ticks += wasted * t
+                self.flits_sent += wasted
+                free = s + pen
+                continue
+            starts[k] = s
+            free = s + t
+            k += 1
+        if hist is not None:
+            self._hist = np.asarray(hist[-C:], dtype=np.int64)
+        self.free = free
+        self.power.last_free = free
+        return FlitTimes.from_array(starts)
 
     def _credit_limited(self, ready: np.ndarray) -> np.ndarray:
         tm = self.timing
@@ -104,9 +151,10 @@ class ReferenceLink:
     already ready); ``on_flit(k, start_tick)`` is called when flit k starts serializing.
     """
 
-    def __init__(self, env: simpy.Environment, timing: LinkTiming, power):
+    def __init__(self, env: simpy.Environment, timing: LinkTiming, power, errors: ErrorProcess | None = None):
         self.env = env
         self.timing = timing
+        self.errors = errors
         self.credits = simpy.Container(env, capacity=timing.credits, init=timing.credits)
         self.queue: simpy.Store = simpy.Store(env)
         self.busy_ticks = 0
@@ -132,14 +180,26 @@ class ReferenceLink:
                     wake_done = self.power.head_arrives(env.now)
                     if wake_done > env.now:
                         yield env.timeout(wake_done - env.now)
-                yield self.credits.get(1)
-                start = env.now
-                yield env.timeout(tm.t_flit)
-                self.busy_ticks += tm.t_flit
-                self.flits_sent += 1
+                while True:
+                    yield self.credits.get(1)
+                    start = env.now
+                    yield env.timeout(tm.t_flit)
+                    self.busy_ticks += tm.t_flit
+                    self.flits_sent += 1
+                    env.timeout(tm.latency + tm.credit_latency).callbacks.append(self._return_credit)
+                    err = self.errors
+                    if err is None or not err.attempt():
+                        break
+                    if not tm.go_back_n:
+                        err.corrupt_flits += 1
+                        break
+                    wasted = min(n - k - 1, (tm.replay_penalty - tm.t_flit) // tm.t_flit)
+                    err.retry_flits += 1 + wasted
+                    self.busy_ticks += wasted * tm.t_flit
+                    self.flits_sent += wasted
+                    yield env.timeout(tm.replay_penalty - tm.t_flit)  # the NAK comes back; replay
                 if k == n - 1:
                     self.power.last_free = env.now
-                env.timeout(tm.latency + tm.credit_latency).callbacks.append(self._return_credit)
                 on_flit(k, start)
 
 

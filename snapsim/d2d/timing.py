@@ -13,6 +13,7 @@ import numpy as np
 from ..config.hardware import LinkConfig
 from ..units import cycles_to_ticks, ns_to_ticks
 from .framing import flits_for_bits
+from .reliability import flit_error_rate
 
 __all__ = ["LinkTiming", "FlitTimes"]
 
@@ -29,17 +30,26 @@ class LinkTiming:
     payload_bits_per_flit: int
     sleep_after: int | None = None  # idle ticks before the low-power state; None: always on
     wake: int = 0  # ticks from a head flit at a sleeping link to the link able to send
+    flit_error_rate: float = 0.0  # probability that a flit fails its CRC (snapsim.d2d.reliability)
+    go_back_n: bool = False  # a failed flit is replayed (else delivered corrupt)
 
     @classmethod
     def from_config(cls, cfg: LinkConfig) -> "LinkTiming":
         flit_bits = cfg.flit_bytes * 8
         transfers = math.ceil(flit_bits / (cfg.lanes * cfg.bits_per_transfer))
         t_flit = max(1, cycles_to_ticks(transfers, cfg.rate_gtps))  # whole unit intervals, rounded up to a tick
-        lat = ns_to_ticks(cfg.phy_latency_ns)
+        lat = ns_to_ticks(cfg.phy_latency_ns + cfg.fec_latency_ns)
         clat = lat if cfg.credit_latency_ns is None else ns_to_ticks(cfg.credit_latency_ns)
         sleep = None if cfg.sleep_after_idle_ns is None else ns_to_ticks(cfg.sleep_after_idle_ns)
         return cls(t_flit, lat, clat, cfg.rx_buffer_flits, flit_bits, cfg.payload_bytes_per_flit * 8, sleep,
-                   ns_to_ticks(cfg.wake_latency_ns))
+                   ns_to_ticks(cfg.wake_latency_ns), flit_error_rate(cfg.bit_error_rate, flit_bits),
+                   cfg.retry == "go_back_n")
+
+    @property
+    def replay_penalty(self) -> int:
+        """Go-back-N: ticks from the start of a flit that fails its CRC to the start of its replay (it is sent,
+        flies, fails at the receiver, and the NAK comes back like a credit)."""
+        return self.t_flit + self.latency + self.credit_latency
 
     @property
     def credit_rtt(self) -> int:

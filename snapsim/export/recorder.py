@@ -21,6 +21,7 @@ the tap's ``spike_value`` raises :class:`~snapsim.errors.TraceError` rather than
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ Kind = Literal["spike", "activation"]
 Port = Literal["output", "input"]
 TimeMode = Literal["stack", "native"]
 Selector = Callable[[Any], Any]
+_WHOLE = object()  # record_batch: forward() runs its own time loop
 
 def logical_dtype_name(dtype: torch.dtype) -> tuple[str, int]:
     """The logical dtype name and bit width of a torch dtype (``torch.float16 -> ("F16", 16)``), from the one
@@ -102,12 +104,21 @@ class Tap:
     precision_bits: int | None = None
     """Wire bits per element; default 1 for spikes, the dtype's width for activations."""
     feature_names: tuple[str, ...] | None = None
+    dense: Port | None = None
+    """Spike taps: also record the dense activation at this port of the same module (``"input"``: what
+    enters the encoder) as boundary ``NAME:dense`` (kind activation, same partitions), so one trace replays
+    in ann, snn and snap modes. Stacked per step, it is written ``[B, ...]`` when equal at every step."""
+    dense_precision_bits: int | None = None
+    """Wire bits per element of the dense view (default: its dtype's width)."""
+    view_of: str | None = None
+    """Set on the dense view of a spike tap: the spike boundary it belongs to."""
     # recorded data
     _steps: list[torch.Tensor] = field(default_factory=list, init=False, repr=False)
     _chunks: list[torch.Tensor] = field(default_factory=list, init=False, repr=False)
     _features: tuple[int, ...] | None = field(default=None, init=False, repr=False)
     _timesteps: int | None = field(default=None, init=False, repr=False)
     _dtype: torch.dtype | None = field(default=None, init=False, repr=False)
+    _calls: int = field(default=0, init=False, repr=False)  # hook calls (whole-sequence forward detection)
 
     def __post_init__(self) -> None:
         if self.port not in ("output", "input"):
@@ -121,13 +132,22 @@ class Tap:
         if isinstance(self.dst, str):
             self.dst = (self.dst,)
         self.dst = tuple(self.dst)
+        if self.dense is not None and (self.kind != "spike" or self.dense not in ("output", "input")):
+            raise SnapsimError(f"tap {self.name!r}: dense= is for spike taps and names a port ('input' or 'output')")
+
+    def dense_view(self) -> "Tap":
+        """The tap recording this spike tap's dense view (see ``dense``)."""
+        return Tap(name=f"{self.name}:dense", module=self.module, port=self.dense or "input", kind="activation",
+                   time_mode=self.time_mode, src=self.src, dst=self.dst, precision_bits=self.dense_precision_bits,
+                   view_of=self.name)
 
     # -- recorded data -------------------------------------------------------------------------------
 
     @property
     def has_time(self) -> bool:
-        """Spikes are always ``[T, B, ...]``; activations only when stacked per step (else ``[B, ...]``)."""
-        return self.kind == "spike" or self.time_mode == "stack"
+        """Spikes are always ``[T, B, ...]``; activations when stacked per step or when they are the dense
+        view of a spike tap (it has the spikes' time axis); other activations are ``[B, ...]``."""
+        return self.kind == "spike" or self.time_mode == "stack" or self.view_of is not None
 
     @property
     def n_samples(self) -> int:
@@ -156,14 +176,23 @@ class Tap:
             raise TraceError(f"boundary {self.name!r} recorded nothing: was module {self.module!r} called?")
         return torch.cat(self._chunks, dim=1 if self.has_time else 0)
 
-    def layout(self) -> list[str]:
+    def written(self) -> tuple[torch.Tensor, bool]:
+        """What :meth:`BoundaryRecorder.write` stores and whether it keeps the T axis: the recorded tensor,
+        except that a dense view stacked per step whose steps are all equal is stored once, ``[B, ...]``."""
+        x = self.tensor()
+        if self.view_of is not None and self.has_time and bool((x == x[:1]).all()):
+            return x[0], False
+        return x, self.has_time
+
+    def layout(self, has_time: bool | None = None) -> list[str]:
         assert self._features is not None
         names = list(self.feature_names) if self.feature_names is not None else default_feature_names(
             len(self._features))
         if len(names) != len(self._features):
             raise SnapsimError(f"tap {self.name!r}: feature_names {names} do not match the feature shape "
                                f"{list(self._features)}")
-        return (["T", "B"] if self.has_time else ["B"]) + names
+        has_time = self.has_time if has_time is None else has_time
+        return (["T", "B"] if has_time else ["B"]) + names
 
     def logical_dtype(self) -> tuple[str, int]:
         if self.kind == "spike":
@@ -178,9 +207,19 @@ class Tap:
         self._timesteps = None
         self._dtype = None
 
+    def _snapshot(self) -> tuple:
+        return (len(self._steps), len(self._chunks), self._features, self._timesteps, self._dtype)
+
+    def _restore(self, snap: tuple) -> None:
+        """Drop whatever was captured since :meth:`_snapshot` (a forward call that turned out to be wrong)."""
+        steps, chunks, self._features, self._timesteps, self._dtype = snap
+        del self._steps[steps:]
+        del self._chunks[chunks:]
+
     # -- called from hooks ---------------------------------------------------------------------------
 
     def _capture(self, value: Any, timesteps: int | None) -> None:
+        self._calls += 1
         x = self.selector(value)
         if not isinstance(x, torch.Tensor):
             raise TraceError(f"boundary {self.name!r}: the selector returned {type(x).__name__}, not a tensor "
@@ -225,6 +264,11 @@ class Tap:
             if x.dim() < 2:
                 raise TraceError(f"boundary {self.name!r}: need at least [T, B], got shape {list(x.shape)}")
             t, features = int(x.shape[0]), tuple(int(s) for s in x.shape[2:])
+            if not features:
+                raise TraceError(
+                    f"boundary {self.name!r}: a batch of shape {list(x.shape)} has no feature axis after [T, B] "
+                    "(each call of the tapped module must see [B, *features]; a forward() that runs its own time "
+                    "loop over [T, B, ...] input is recorded with record_batch(x, stepwise=False))")
             if self._timesteps is not None and t != self._timesteps:
                 raise TraceError(f"boundary {self.name!r}: a batch has {t} timesteps, earlier ones {self._timesteps}")
             self._timesteps = t
@@ -250,7 +294,9 @@ class BoundaryRecorder:
     a sequence of module paths uses each path as the boundary name. ``port``, ``kind``,
     ``time_mode``, ``selector`` and ``spike_value`` are the defaults for taps given as paths.
     ``timesteps`` (optional) closes a batch of a stack-mode tap after that many calls, and checks
-    native spike taps carry exactly that many steps.
+    native spike taps carry exactly that many steps. ``dense="input"`` also records, for every spike
+    tap given as a path, the dense activation entering the tapped module (the encoder's input) as boundary
+    ``NAME:dense`` at the same cut (:attr:`Tap.dense`): such a trace replays in ann, snn and snap modes.
 
     Use it as a context manager (hooks are removed on exit; recorded data stays)::
 
@@ -275,6 +321,7 @@ class BoundaryRecorder:
         selector: Selector = first_tensor,
         spike_value: float = 1.0,
         timesteps: int | None = None,
+        dense: Port | None = None,
     ):
         if not isinstance(model, torch.nn.Module):
             raise SnapsimError(f"BoundaryRecorder needs a torch.nn.Module, got {type(model).__name__}")
@@ -283,7 +330,10 @@ class BoundaryRecorder:
         self.model = model
         self.timesteps = timesteps
         self.enabled = True
+        self._stepwise: bool | None = None  # record_batch's decision (None: not yet made)
         self._defaults = dict(port=port, kind=kind, time_mode=time_mode, selector=selector, spike_value=spike_value)
+        if dense is not None:
+            self._defaults["dense"] = dense
         self._taps: dict[str, Tap] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._paths = {m: n for n, m in model.named_modules()}
@@ -315,15 +365,18 @@ class BoundaryRecorder:
                 raise SnapsimError(f"tap {name!r}: give the module (a path or the module object)")
             path = self._module_path(module)
             tap = Tap(name=name, module=path, **{**self._defaults, **options})
-        if tap.name in self._taps:
-            raise SnapsimError(f"boundary {tap.name!r} is tapped twice")
+        views = [tap] + ([tap.dense_view()] if tap.dense is not None else [])
+        for t in views:
+            if t.name in self._taps:
+                raise SnapsimError(f"boundary {t.name!r} is tapped twice")
         target = self._resolve(tap.module)
-        self._taps[tap.name] = tap
-        if tap.port == "output":
-            handle = target.register_forward_hook(self._make_output_hook(tap))
-        else:
-            handle = target.register_forward_pre_hook(self._make_input_hook(tap))
-        self._handles.append(handle)
+        for t in views:
+            self._taps[t.name] = t
+            if t.port == "output":
+                handle = target.register_forward_hook(self._make_output_hook(t))
+            else:
+                handle = target.register_forward_pre_hook(self._make_input_hook(t))
+            self._handles.append(handle)
         return tap
 
     def route(self, name: str, src: str, dst: str | Sequence[str]) -> None:
@@ -331,7 +384,9 @@ class BoundaryRecorder:
         tap = self._taps.get(name)
         if tap is None:
             raise SnapsimError(f"no boundary named {name!r}; recorded: {', '.join(self._taps) or 'none'}")
-        tap.src, tap.dst = src, (dst,) if isinstance(dst, str) else tuple(dst)
+        for t in self._taps.values():
+            if t is tap or t.view_of == name:
+                t.src, t.dst = src, (dst,) if isinstance(dst, str) else tuple(dst)
 
     @property
     def taps(self) -> dict[str, Tap]:
@@ -407,23 +462,78 @@ class BoundaryRecorder:
     ) -> Any:
         """Run one batch through the model under ``torch.no_grad`` with recording on, and close the batch.
 
-        ``inputs`` is ``[T, B, ...]`` when ``stepwise`` (one ``forward(inputs[t])`` call per timestep;
-        the default when any tap is in stack mode), else it is passed whole. Neuron state is reset
-        first (:meth:`reset_state`). Returns the model output: per-step outputs stacked along a new
-        dim 0 when they are tensors, else their list.
+        ``inputs`` is ``[T, B, ...]``. ``stepwise=True`` calls ``forward(inputs[t])`` once per timestep (a
+        model stepped by its caller); ``stepwise=False`` calls ``forward(inputs)`` once (a model whose
+        ``forward()`` runs its own time loop, as in the snnTorch tutorials, or a multi-step model). Neuron
+        state is reset first (:meth:`reset_state`). Returns the model output: per-step outputs stacked along
+        a new dim 0 when they are tensors, else their list; the whole call's output when not stepwise.
+
+        ``stepwise=None`` (the default) decides once per recorder: whole-sequence when no tap is in stack
+        mode; otherwise the first call ``forward(inputs[0])`` is watched, and if a stack-mode tap fires more
+        than once during that single call, ``forward()`` has its own time loop: what that call captured is
+        dropped, the state is reset and the batch is run whole (``forward(inputs)``), with a warning naming
+        the flag that skips the check. Later batches use the same choice.
         """
-        if stepwise is None:
-            stepwise = any(t.time_mode == "stack" for t in self._taps.values())
         fn = forward if forward is not None else self.model
+        auto = stepwise is None
+        if auto:
+            stepwise = self._stepwise if self._stepwise is not None else any(
+                t.time_mode == "stack" for t in self._taps.values())
         self.reset_state()
         with torch.no_grad():
-            if stepwise:
-                outs = [fn(inputs[t]) for t in range(int(inputs.shape[0]))]
-                result: Any = torch.stack(outs) if all(isinstance(o, torch.Tensor) for o in outs) else outs
+            if not stepwise:
+                result: Any = fn(inputs)
             else:
-                result = fn(inputs)
+                outs = []
+                for t in range(int(inputs.shape[0])):
+                    if t == 0 and auto and self._stepwise is None:
+                        first = self._first_step(fn, inputs)
+                        if first is _WHOLE:
+                            self.reset_state()
+                            result = fn(inputs)
+                            break
+                        outs.append(first)
+                    else:
+                        outs.append(fn(inputs[t]))
+                else:
+                    result = torch.stack(outs) if all(isinstance(o, torch.Tensor) for o in outs) else outs
         self.end_batch()
         return result
+
+    def _first_step(self, fn: Callable[[torch.Tensor], Any], inputs: torch.Tensor) -> Any:
+        """``fn(inputs[0])`` watched: returns its output, or ``_WHOLE`` (and records that choice) when a
+        stack-mode tap fired more than once in that one call (``forward()`` loops over time itself)."""
+        stack = [t for t in self._taps.values() if t.time_mode == "stack"]
+        snaps = {t.name: t._snapshot() for t in stack}
+        for t in stack:
+            t._calls = 0
+        error: BaseException | None = None
+        try:
+            out = fn(inputs[0])
+        except Exception as exc:  # a whole-sequence forward given one timestep often fails part-way
+            error, out = exc, None
+        fired = {t.name: t._calls for t in stack}
+        looped = {name: n for name, n in fired.items() if n > 1}
+        if looped:
+            for t in stack:
+                t._restore(snaps[t.name])
+            name, n = next(iter(looped.items()))
+            warnings.warn(
+                f"record_batch: tap {name!r} fired {n} times during the single call forward(inputs[0]): the model's "
+                "forward() runs its own time loop, so each batch is recorded whole, forward(inputs) on [T, B, ...] "
+                "(pass record_batch(x, stepwise=False) to say so and skip this check)",
+                stacklevel=3,
+            )
+            self._stepwise = False
+            return _WHOLE
+        if error is not None:
+            note = ("snapsim: record_batch called forward(inputs[t]) once per timestep (stepwise); if this model's "
+                    "forward() loops over time itself, pass record_batch(x, stepwise=False)")
+            if hasattr(error, "add_note"):
+                error.add_note(note)
+            raise error
+        self._stepwise = True
+        return out
 
     def end_batch(self) -> None:
         """Close the current batch: stack every stack-mode tap's timesteps to ``[T, B, ...]``."""
@@ -465,7 +575,15 @@ class BoundaryRecorder:
     # -- output --------------------------------------------------------------------------------------
 
     def _routes(self, partitions: Sequence[str] | None) -> tuple[list[str], dict[str, tuple[str, tuple[str, ...]]]]:
-        taps = list(self._taps.values())
+        """Partitions and each boundary's (src, dst); a dense view shares its spike tap's."""
+        parts, routes = self._primary_routes(partitions)
+        for t in self._taps.values():
+            if t.view_of is not None:
+                routes[t.name] = routes[t.view_of]
+        return parts, routes
+
+    def _primary_routes(self, partitions):
+        taps = [t for t in self._taps.values() if t.view_of is None]
         given = [t for t in taps if t.src is not None or t.dst]
         if given and len(given) != len(taps):
             missing = [t.name for t in taps if t not in given]
@@ -504,13 +622,13 @@ class BoundaryRecorder:
         """Per boundary: the keyword arguments for ``TraceWriter.add_boundary`` (without src/dst)."""
         specs = []
         for tap in self._taps.values():
-            tap.tensor()  # raises when nothing or an unclosed batch was recorded
+            _, has_time = tap.written()  # raises when nothing or an unclosed batch was recorded
             dtype_name, bits = tap.logical_dtype()
             specs.append(dict(
-                name=tap.name, kind=tap.kind, layout=tap.layout(), features=list(tap.features or ()),
+                name=tap.name, kind=tap.kind, layout=tap.layout(has_time), features=list(tap.features or ()),
                 logical_dtype=dtype_name,
                 precision_bits=tap.precision_bits if tap.precision_bits is not None else bits,
-                timesteps=tap.timesteps if tap.has_time else 1,
+                timesteps=tap.timesteps if has_time else 1,
                 spike_value=tap.spike_value, tap={"module": tap.module, "port": tap.port},
             ))
         return specs
@@ -526,7 +644,7 @@ class BoundaryRecorder:
                 spec.pop("spike_value")
             writer.add_boundary(spec.pop("name"), src=src, dst=list(dst), **spec)
         for name, tap in self._taps.items():
-            writer.append(name, tap.tensor())
+            writer.append(name, tap.written()[0])
 
     def write(
         self,

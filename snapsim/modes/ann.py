@@ -35,8 +35,10 @@ class Flow:
     def boundary(self, b: int, i: int, ready: int) -> None:
         sim = self.sim
         bp = sim.plan.boundaries[b]
-        sim.net.send(bp.src, bp.dst, sim.payload.message_bits(b, i, 0), at=ready,
-                     on_done=lambda _m: self.job(b + 1, i, sim.env.now))
+        bits = sim.payload.message_bits(b, i, 0)
+        msg = sim.net.send(bp.src, bp.dst, bits, at=ready, on_done=lambda _m: self.job(b + 1, i, sim.env.now))
+        if sim.probe.enabled:
+            sim.probe.boundary_message(msg.seq, b, i, 0, bits)
 
 
 def zero_load_ticks(plan, payload) -> int:

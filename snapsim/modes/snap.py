@@ -37,7 +37,10 @@ class Flow(ann.Flow):
         payload = sim.payload
         spikes = 0
         for m, (_first, stop) in enumerate(bp.windows):
-            sim.net.send(bp.src, bp.dst, payload.message_bits(b, i, m), at=start + pipe + stop * step, group=group)
+            bits = payload.message_bits(b, i, m)
+            msg = sim.net.send(bp.src, bp.dst, bits, at=start + pipe + stop * step, group=group)
+            if sim.probe.enabled:
+                sim.probe.boundary_message(msg.seq, b, i, m, bits)
             spikes += payload.message_spikes(b, i, m)
         sim.counts.add(bp.src, "codec_spikes", spikes)
 

@@ -45,8 +45,11 @@ class Flow:
                 return
             bp = sim.plan.boundaries[p]
             first, stop = bp.windows[m]
-            sim.net.send(bp.src, bp.dst, sim.payload.message_bits(p, i, m), at=end,
-                         on_done=lambda _m: self._arrived(p + 1, i, first, stop, state))
+            bits = sim.payload.message_bits(p, i, m)
+            msg = sim.net.send(bp.src, bp.dst, bits, at=end,
+                               on_done=lambda _m: self._arrived(p + 1, i, first, stop, state))
+            if sim.probe.enabled:
+                sim.probe.boundary_message(msg.seq, p, i, m, bits)
             return
         state[0] -= 1
         state[1] = max(state[1], end)

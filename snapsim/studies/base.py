@@ -6,6 +6,7 @@ A study (:class:`Study`) has named sizes and four steps, each in its own place:
 * ``search(config, plan, runner)``: optional runs chosen from earlier results (bisections and the like),
   registered on the same plan and run in batches by the same runner; returns its tables;
 * ``analyse(config, plan, runs)``: tables computed from the runs (pure);
+* ``conclude(config, tables)``: tables computed from all the others (optional; e.g. the claims a report makes);
 * a report: every table as ``<name>.csv``, ``figures(result)`` (PNGs under the output directory) and
   ``summary(result)`` (the text of ``summary.md``).
 
@@ -99,6 +100,11 @@ class Study:
         runs table as written (e.g. with its columns ordered)."""
         raise NotImplementedError
 
+    def conclude(self, config: Any, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Tables built from every other table (the analysis's and the search's), e.g. the report's claims with
+        the runs behind each. None by default."""
+        return {}
+
     def figures(self, result: StudyResult) -> dict[str, Path]:
         """Write the figures under ``result.out_dir``; their paths by name."""
         return {}
@@ -142,6 +148,7 @@ def run_study(study: Study, size: Any = None, out_dir: str | os.PathLike = "stud
     say(f"{counts['resumed']} runs found finished in {out / STORE_NAME}, {counts['ok']} run ok, "
         f"{counts['failed']} failed")
     tables = {"runs": runs, **study.analyse(config, plan, runs), **searched}
+    tables.update(study.conclude(config, tables))
     result = StudyResult(study.name, size_name, config, out, plan, tables, where, counts)
     result.files = write_tables(out, tables)
     result.files.update(study.figures(result))

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..partition import needed
+
 __all__ = ["RunEvaluator"]
 
 
@@ -70,6 +72,11 @@ class RunEvaluator:
         row["params"] = float(sum(s.weight_params * s.repeat for s in wl.stages))
         row["macs_per_sample"] = float(sum(s.macs * s.repeat for s in wl.stages))
         row["precision"] = wl.precision
+        row["load"] = wl.stream.max_in_flight
+        row["tensor_parallel"] = wl.partition.tensor_parallel
+        row["sparse_efficiency"] = hw.chiplet.spiking.sparse_efficiency
+        row["weight_fetch"], row["weight_reuse_steps"] = wl.snn.weight_fetch, wl.snn.weight_reuse_steps
+        row["partitions_needed"] = needed(wl, hw) if wl.partition.capacity is not None else np.nan
         if mode == "snap":
             row["firing_rate"], row["timesteps"] = wl.boundary.firing_rate, wl.boundary.timesteps
             row["encoding"] = str(wl.boundary.encoding)
@@ -86,4 +93,25 @@ class RunEvaluator:
         flat = res.flat()
         flat.pop("mode", None)
         row.update(flat)
+        row["dies_used"] = len(res.data["chiplets_used"])
+        if mode == "ann":
+            row["latency_floor_ns"] = latency_floor_ns(hw, wl)
         return row
+
+
+class _OneFlit:
+    """A payload whose every message is one bit (one flit): the least any design can send per message."""
+
+    def message_bits(self, boundary: int, inference: int, message: int) -> int:
+        return 1
+
+
+def latency_floor_ns(hw, wl) -> float:
+    """The ANN design's zero-load latency with every boundary message shrunk to one flit: compute plus one
+    flit's route latency per boundary, the least latency any design that sends at least one message per
+    boundary can have on this hardware (SNAP's latency gain over ANN-only is at most zero-load / this)."""
+    from ..modes import ann
+    from ..plan import Plan
+    from ..units import ticks_to_ns
+
+    return ticks_to_ns(ann.zero_load_ticks(Plan.build(hw, wl, "ann"), _OneFlit()))

@@ -1,7 +1,7 @@
 """A study's plan: the runs it needs, as data.
 
-Building a plan is pure: it reads no file and runs nothing, so the same study size always gives the same
-plan (same runs, same run ids, same order). A run is what one ``snapsim run`` would do: a hardware file
+Building a plan runs nothing and reads no input but shipped data (the SNAP study reads its accuracy
+references), so the same study size always gives the same plan (same runs, same run ids, same order). A run is what one ``snapsim run`` would do: a hardware file
 and a workload file with dotted overrides, a mode, an optional trace, a seed and a fidelity; the plan
 adds what the analysis needs to find it again (``part``, ``model``, ``scenario``, ``link``, ...) and a
 run id (``r00000``, in registration order). Registering the same run twice returns the first one's id,

@@ -65,10 +65,16 @@ CONSOLIDATE_EVERY = 64
 
 
 class PreparedEvaluator:
-    """The real evaluation: one ``snapsim.runner.Prepared`` (workload and trace analysed once) run per point."""
+    """The real evaluation: one ``snapsim.runner.Prepared`` (workload and trace analysed once) run per point.
 
-    def __init__(self, prepared: Any):
+    ``engine`` is passed to every run (``auto``: the stream engine where it applies, see
+    :func:`snapsim.runner.simulate`). Points evaluated in one worker share the prepared object's run cache:
+    payload models, and stream solutions between points that differ only in what the solution does not
+    read (energy costs, say), so those points cost only their accounting."""
+
+    def __init__(self, prepared: Any, engine: str = "auto"):
         self.prepared = prepared
+        self.engine = engine
 
     @classmethod
     def from_spec(cls, spec: SweepSpec, limits: Any = "default") -> "PreparedEvaluator":
@@ -99,7 +105,7 @@ class PreparedEvaluator:
         if trace is not None:  # a trace axis value, relative to the sweep file
             trace = str(Path(getattr(self, "base_dir", ".")) / trace)
         return self.prepared.run(mode=mode, seed=seed, fidelity=fidelity, hw_overrides=hw, workload_overrides=wl,
-                                 trace=trace)
+                                 trace=trace, engine=getattr(self, "engine", "auto"))
 
 
 # ------------------------------------------------------------------------------------------- chunking

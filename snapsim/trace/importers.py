@@ -1,37 +1,57 @@
 """Build traces from plain arrays and event tables (tools without Python hooks), and convert containers.
 
-- :func:`import_array`: one boundary from an array or ``.npy`` file in any dimension order
-  (``layout`` names the axes, e.g. ``B,T,N``); it is transposed to time-major and streamed in
-  chunks of ``shard_samples`` (``.npy`` files are memory-mapped).
-- :func:`import_events`: spikes from an AER event table with columns ``t, b, neuron``
-  (``.csv`` with an optional header naming the columns, or an integer ``.npy`` of shape [E, 3]).
+- :func:`import_boundaries`: any number of boundaries, each from an array (:class:`ArraySource`) or an
+  event table (:class:`EventSource`), into one trace; samples are streamed in chunks of
+  ``shard_samples`` across all boundaries at once, so memory holds one chunk per boundary.
+- :func:`import_spec`: the same from a YAML file naming every boundary (``snapsim trace import --spec``).
+- :func:`import_array` / :func:`import_events`: the one-boundary shortcuts.
 - :func:`convert`: copy a trace to another container bit for bit (data stays packed); every shard's
   checksum is verified as it is read, so a modified shard is refused, never given fresh checksums.
 
-An import whose memory estimate (the dense buffer of one shard, the event table) passes
-``max_memory_gib`` is refused before anything is read or written (:class:`~snapsim.errors.EstimateError`).
+An array's ``layout`` names its axes in any order (e.g. ``B,T,N``); it is transposed to time-major.
+``.npy`` files are memory-mapped. An event table has columns ``t, b, neuron`` (``.csv`` with an optional
+header naming the columns, or an integer ``.npy`` of shape [E, 3]).
+
+An import whose memory estimate (the dense buffer of one shard per boundary, the event tables) passes
+``max_memory_gib``, or that would write more than :data:`MAX_SHARDS` shard files, is refused before
+anything is read or written (:class:`~snapsim.errors.EstimateError`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal, Sequence, Union
 
 import numpy as np
+from pydantic import BeforeValidator, Discriminator, Field, Tag
 
 from ..dtypes import UnknownDtype, from_numpy
 from ..errors import EstimateError, TraceError
 from ..estimate import DEFAULT_LIMITS, format_bytes
+from ..schema import Strict
 from .reader import open_trace
 from .writer import TraceWriter
 
-__all__ = ["import_array", "import_events", "convert", "load_events", "parse_layout"]
+__all__ = [
+    "ArraySource",
+    "EventSource",
+    "import_boundaries",
+    "import_spec",
+    "import_array",
+    "import_events",
+    "convert",
+    "load_events",
+    "parse_layout",
+    "ImportSpec",
+]
 
 _EVENT_COLUMNS = {
     "t": "t", "time": "t", "timestep": "t", "step": "t",
     "b": "b", "batch": "b", "sample": "b",
     "neuron": "neuron", "n": "neuron", "addr": "neuron", "address": "neuron", "id": "neuron",
 }
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 def parse_layout(text: str | Sequence[str], label: str = "--layout") -> list[str]:
@@ -48,6 +68,13 @@ MAX_SHARDS = 100_000
 """Most shard files an import writes (a trace of more is a mistake in --samples or --shard-samples)."""
 
 
+def _check_count(label: str, name: str, value: Any) -> int:
+    """A size given by the user: an integer from 1 to 2^62 (a shape, a shard size), else one line."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 2**62:
+        raise TraceError(f"{label}: {name} must be an integer from 1 to 2^62; got {value!r}")
+    return int(value)
+
+
 def _check_memory(label: str, need: float, what: str, max_memory_gib: float) -> None:
     """Refuse an import whose estimated memory passes ``max_memory_gib`` (one line naming the option)."""
     if need > max_memory_gib * (1 << 30):
@@ -59,6 +86,11 @@ def _check_memory(label: str, need: float, what: str, max_memory_gib: float) -> 
 def _load_npy(path: Path) -> np.ndarray:
     if not path.is_file():
         raise TraceError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(len(_NPY_MAGIC))
+    if head != _NPY_MAGIC:
+        raise TraceError(f"{path}: not a .npy file (it does not start with the NumPy magic bytes; a text or CSV "
+                         "file? read it and save it with numpy.save)")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -67,6 +99,224 @@ def _load_npy(path: Path) -> np.ndarray:
         raise TraceError(f"{path}: not a readable .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise TraceError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+# ------------------------------------------------------------------------------------------- sources
+
+
+@dataclass
+class ArraySource:
+    """One boundary from an array (or ``.npy`` file) whose axes are named by ``layout``.
+
+    ``kind`` defaults to ``spike`` when the layout has T, else ``activation``; an activation's logical
+    dtype defaults to the array's (``logical_dtype`` names another, e.g. ``BF16`` for uint16 bit patterns).
+    """
+
+    name: str
+    src: str
+    dst: Sequence[str]
+    data: np.ndarray | str | Path
+    layout: str | Sequence[str]
+    kind: str | None = None
+    logical_dtype: str | None = None
+    precision_bits: int | None = None
+    label: str = ""
+    _arr: np.ndarray = field(init=False, repr=False)
+
+    def prepare(self) -> dict[str, Any]:
+        """Load (memory-map) the data and return the ``TraceWriter.add_boundary`` arguments."""
+        self.label = self.label or (str(self.data) if isinstance(self.data, (str, Path)) else f"array {self.name!r}")
+        arr = _load_npy(Path(self.data)) if isinstance(self.data, (str, Path)) else np.asarray(self.data)
+        dims = parse_layout(self.layout)
+        if arr.ndim != len(dims):
+            raise TraceError(f"{self.label}: array has {arr.ndim} dimensions {list(arr.shape)} but the layout "
+                             f"names {len(dims)} ({','.join(dims)})")
+        kind = self.kind or ("spike" if "T" in dims else "activation")
+        if kind == "spike" and "T" not in dims:
+            raise TraceError(f"{self.label}: spike data needs a T dimension in the layout; got {dims}")
+        lead = (["T"] if "T" in dims else []) + ["B"]
+        feat_dims = [d for d in dims if d not in ("T", "B")]
+        self._order = [dims.index(d) for d in lead + feat_dims]
+        self._b_axis = dims.index("B")
+        logical = self.logical_dtype
+        if kind == "activation" and logical is None:
+            try:
+                logical = from_numpy(arr.dtype).name
+            except UnknownDtype:
+                raise TraceError(f"{self.label}: unknown dtype {arr.dtype} for an activation (give the dtype)"
+                                 ) from None
+        self._arr = arr
+        return dict(src=self.src, dst=list(self.dst), kind=kind, layout=lead + feat_dims,
+                    features=[arr.shape[dims.index(d)] for d in feat_dims], logical_dtype=logical,
+                    precision_bits=self.precision_bits,
+                    timesteps=arr.shape[dims.index("T")] if "T" in dims else 1)
+
+    @property
+    def samples(self) -> int:
+        return int(self._arr.shape[self._b_axis])
+
+    def memory_bytes(self, shard_samples: int) -> tuple[float, str, str]:
+        """Estimated memory of importing it (one shard's samples, copied to time-major and packed), from the
+        array's header alone; its label, and what that memory is."""
+        label = str(self.data) if isinstance(self.data, (str, Path)) else f"array {self.name!r}"
+        arr = _load_npy(Path(self.data)) if isinstance(self.data, (str, Path)) else np.asarray(self.data)
+        dims = parse_layout(self.layout)
+        if arr.ndim != len(dims):
+            return 0.0, label, ""  # prepare() says what is wrong
+        n = int(arr.shape[dims.index("B")])
+        per_sample = arr.dtype.itemsize * int(np.prod(arr.shape, dtype=object)) // max(1, n)
+        rows = min(n, shard_samples)
+        return 3.0 * per_sample * rows, label, (f"{rows:,} samples of {per_sample:,} bytes per shard, copied to "
+                                                "time-major and packed")
+
+    def chunk(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)``, time-major."""
+        index = [slice(None)] * self._arr.ndim
+        index[self._b_axis] = slice(start, stop)
+        return np.ascontiguousarray(np.transpose(self._arr[tuple(index)], self._order))
+
+
+@dataclass
+class EventSource:
+    """One spike boundary from events (t, b, neuron): an int array [E, 3] or a ``.csv``/``.npy`` file.
+    Every event must be in range and unique."""
+
+    name: str
+    src: str
+    dst: Sequence[str]
+    events: np.ndarray | str | Path
+    neurons: int
+    timesteps: int
+    samples: int
+    label: str = ""
+
+    def prepare(self) -> dict[str, Any]:
+        self.label = self.label or (str(self.events) if isinstance(self.events, (str, Path)) else "events")
+        if isinstance(self.events, (str, Path)):
+            table, first_line = load_events(self.events)
+        else:
+            table, first_line = np.asarray(self.events, dtype=np.int64).reshape(-1, 3), None
+
+        def where(r: int) -> str:
+            return f"{self.label}:{first_line + r}" if first_line is not None else f"{self.label}: event {r}"
+
+        self._check_sizes()
+        T, N = self.timesteps, self.neurons
+        for col, (name, limit, opt) in enumerate(
+            (("t", T, "timesteps"), ("b", self.samples, "samples"), ("neuron", N, "neurons"))
+        ):
+            bad = np.flatnonzero((table[:, col] < 0) | (table[:, col] >= limit))
+            if bad.size:
+                r = int(bad[0])
+                raise TraceError(
+                    f"{where(r)}: {name}={int(table[r, col])} outside [0, {limit}) set by {opt} ({bad.size} such events)"
+                )
+        linear = (table[:, 1] * T + table[:, 0]) * N + table[:, 2]
+        order = np.argsort(linear, kind="stable")
+        sorted_lin = linear[order]
+        dup = np.flatnonzero(sorted_lin[1:] == sorted_lin[:-1])
+        if dup.size:
+            r = int(order[dup[0] + 1])
+            t, b, n = (int(v) for v in table[r])
+            raise TraceError(f"{where(r)}: duplicate spike (t={t}, b={b}, neuron={n})")
+        self._rows = table[order]
+        self._b_sorted = self._rows[:, 1]
+        return dict(src=self.src, dst=list(self.dst), kind="spike", features=[N], timesteps=T)
+
+    def _check_sizes(self) -> None:
+        label = self.label or (str(self.events) if isinstance(self.events, (str, Path)) else "events")
+        for name in ("neurons", "timesteps", "samples"):
+            _check_count(label, name, getattr(self, name))
+
+    def memory_bytes(self, shard_samples: int) -> tuple[float, str, str]:
+        """Estimated memory of importing it (a shard as dense spikes, and the event table), before the table
+        is read; its label, and what that memory is."""
+        self._check_sizes()
+        label = str(self.events) if isinstance(self.events, (str, Path)) else "events"
+        rows = min(int(self.samples), shard_samples)
+        dense = int(self.timesteps) * rows * int(self.neurons)
+        path = Path(self.events) if isinstance(self.events, (str, Path)) else None
+        table = (path.stat().st_size * 12 if path is not None and path.is_file()
+                 else 0 if path is not None else np.asarray(self.events).size * 8 * 4)
+        return 2.0 * dense + table, label, (f"a shard of {self.timesteps:,} timesteps x {rows:,} samples x "
+                                            f"{self.neurons:,} neurons as dense spikes, and the event table")
+
+    def chunk(self, start: int, stop: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self._b_sorted, [start, stop])
+        rows = self._rows[lo:hi]
+        dense = np.zeros((self.timesteps, stop - start, self.neurons), dtype=bool)
+        dense[rows[:, 0], rows[:, 1] - start, rows[:, 2]] = True
+        return dense
+
+
+Source = Union[ArraySource, EventSource]
+
+
+def import_boundaries(
+    out: str | Path,
+    sources: Sequence[Source],
+    *,
+    partitions: Sequence[str] | None = None,
+    model: str = "imported",
+    framework: str = "",
+    container: str = "safetensors",
+    shard_samples: int = 4096,
+    metrics: dict | None = None,
+    overwrite: bool = False,
+    max_memory_gib: float = DEFAULT_LIMITS.memory_gib,
+) -> Path:
+    """Write a trace holding every boundary of ``sources`` (all with the same number of samples).
+
+    ``partitions`` (their order in the manifest) defaults to the partitions the boundaries name, in the
+    order they first appear. The trace's ``time.timesteps`` is the spike boundaries' T (they must agree).
+    Nothing is written (not even the directory) when a source is invalid, or when the import's memory
+    estimate passes ``max_memory_gib`` or it would write more than :data:`MAX_SHARDS` shard files
+    (:class:`~snapsim.errors.EstimateError`).
+    """
+    if not sources:
+        raise TraceError(f"{out}: no boundaries to import")
+    names = [s.name for s in sources]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise TraceError(f"{out}: boundary names must be unique; repeated: {', '.join(dup)}")
+    shard_samples = _check_count(str(out), "shard_samples", shard_samples)
+    needs = [s.memory_bytes(shard_samples) for s in sources]  # from headers and sizes: nothing read yet
+    label = needs[0][1] if len(sources) == 1 else str(out)
+    _check_memory(label, sum(n for n, _, _ in needs), "; ".join(w for _, _, w in needs if w), max_memory_gib)
+    specs = [s.prepare() for s in sources]
+    counts = {s.name: s.samples for s in sources}
+    if len(set(counts.values())) != 1:
+        listing = ", ".join(f"{k!r}: {v}" for k, v in counts.items())
+        raise TraceError(f"{out}: every boundary needs the same number of samples (B); got {listing}")
+    n_samples = next(iter(counts.values()))
+    if n_samples == 0:
+        raise TraceError(f"{sources[0].label}: no samples (the B axis has length 0); nothing to import")
+    shards = -(-n_samples // shard_samples)
+    if shards > MAX_SHARDS:
+        raise EstimateError(f"{sources[0].label if len(sources) == 1 else out}: refused by its estimate: {n_samples:,} "
+                            f"samples in shards of {shard_samples:,} make {shards:,} shard files (at most "
+                            f"{MAX_SHARDS:,}; raise --shard-samples)")
+    spike_t = sorted({sp["timesteps"] for sp in specs if sp["kind"] == "spike"})
+    if len(spike_t) > 1:
+        listing = ", ".join(f"{s.name!r}: T={sp['timesteps']}" for s, sp in zip(sources, specs) if sp["kind"] == "spike")
+        raise TraceError(f"{out}: spike boundaries must share one T; got {listing}")
+    timesteps = spike_t[0] if spike_t else max(sp["timesteps"] for sp in specs)
+    if partitions is None:
+        partitions = list(dict.fromkeys(p for sp in specs for p in (sp["src"], *sp["dst"])))
+    with TraceWriter(
+        out, model=model, framework=framework, partitions=list(partitions), timesteps=timesteps,
+        container=container, shard_samples=shard_samples, metrics=metrics, overwrite=overwrite,
+    ) as w:
+        for s, sp in zip(sources, specs):
+            w.add_boundary(s.name, **sp)
+        for start in range(0, n_samples, shard_samples):
+            stop = min(n_samples, start + shard_samples)
+            for s in sources:
+                try:
+                    w.append(s.name, s.chunk(start, stop))
+                except TraceError as exc:
+                    raise TraceError(f"{s.label}: {exc}") from None
+    return Path(out)
 
 
 def import_array(
@@ -80,64 +330,13 @@ def import_array(
     kind: str | None = None,
     logical_dtype: str | None = None,
     precision_bits: int | None = None,
-    model: str = "imported",
-    framework: str = "",
-    container: str = "safetensors",
-    shard_samples: int = 4096,
-    metrics: dict | None = None,
-    overwrite: bool = False,
-    max_memory_gib: float = DEFAULT_LIMITS.memory_gib,
+    **options: Any,
 ) -> Path:
-    """Write a one-boundary trace from an array whose axes are named by ``layout``.
-
-    ``kind`` defaults to ``spike`` when the layout has T, else ``activation``.
-    """
-    label = str(data) if isinstance(data, (str, Path)) else "array"
-    arr = _load_npy(Path(data)) if isinstance(data, (str, Path)) else np.asarray(data)
-    dims = parse_layout(layout)
-    if arr.ndim != len(dims):
-        raise TraceError(f"{label}: array has {arr.ndim} dimensions {list(arr.shape)} but --layout names {len(dims)}")
-    kind = kind or ("spike" if "T" in dims else "activation")
-    if kind == "spike" and "T" not in dims:
-        raise TraceError(f"{label}: spike data needs a T dimension in --layout; got {dims}")
-    lead = (["T"] if "T" in dims else []) + ["B"]
-    feat_dims = [d for d in dims if d not in ("T", "B")]
-    order = [dims.index(d) for d in lead + feat_dims]
-    features = [arr.shape[dims.index(d)] for d in feat_dims]
-    if kind == "activation" and logical_dtype is None:
-        try:
-            logical_dtype = from_numpy(arr.dtype).name
-        except UnknownDtype:
-            raise TraceError(f"{label}: unknown dtype {arr.dtype} for an activation (give --dtype)") from None
-    timesteps = arr.shape[dims.index("T")] if "T" in dims else 1
-    dst = list(dst)
-    partitions = list(dict.fromkeys([src, *dst]))
-    b_axis = dims.index("B")
-    n_samples = arr.shape[b_axis]
-    if -(-n_samples // shard_samples) > MAX_SHARDS:
-        raise EstimateError(f"{label}: refused by its estimate: {n_samples:,} samples in shards of {shard_samples:,} "
-                            f"make more than {MAX_SHARDS:,} shard files (raise --shard-samples)")
-    per_sample = arr.dtype.itemsize * int(np.prod(arr.shape, dtype=object)) // max(1, n_samples)
-    _check_memory(label, 3.0 * per_sample * min(n_samples, shard_samples),
-                  f"{min(n_samples, shard_samples):,} samples of {per_sample:,} bytes per shard, copied to time-major "
-                  "and packed", max_memory_gib)
-    with TraceWriter(
-        out, model=model, framework=framework, partitions=partitions, timesteps=timesteps,
-        container=container, shard_samples=shard_samples, metrics=metrics, overwrite=overwrite,
-    ) as w:
-        w.add_boundary(
-            boundary, src=src, dst=dst, kind=kind, layout=lead + feat_dims, features=features,
-            logical_dtype=logical_dtype, precision_bits=precision_bits,
-        )
-        for s in range(0, n_samples, shard_samples):
-            index = [slice(None)] * arr.ndim
-            index[b_axis] = slice(s, min(n_samples, s + shard_samples))
-            chunk = np.ascontiguousarray(np.transpose(arr[tuple(index)], order))
-            try:
-                w.append(boundary, chunk)
-            except TraceError as exc:
-                raise TraceError(f"{label}: {exc}") from None
-    return Path(out)
+    """Write a one-boundary trace from an array whose axes are named by ``layout`` (see :class:`ArraySource`);
+    ``options`` (``model``, ``framework``, ``container``, ``shard_samples``, ``metrics``, ``overwrite``) as
+    for :func:`import_boundaries`."""
+    source = ArraySource(boundary, src, list(dst), data, layout, kind, logical_dtype, precision_bits)
+    return import_boundaries(out, [source], **options)
 
 
 def load_events(path: str | Path) -> tuple[np.ndarray, int | None]:
@@ -185,71 +384,97 @@ def import_events(
     neurons: int,
     timesteps: int,
     samples: int,
-    model: str = "imported",
-    framework: str = "",
-    container: str = "safetensors",
-    shard_samples: int = 4096,
-    metrics: dict | None = None,
-    overwrite: bool = False,
-    max_memory_gib: float = DEFAULT_LIMITS.memory_gib,
+    **options: Any,
 ) -> Path:
-    """Write a one-boundary spike trace from events (t, b, neuron); every event must be in range and unique."""
-    label = str(events) if isinstance(events, (str, Path)) else "events"
-    for name, value in (("neurons", neurons), ("timesteps", timesteps), ("samples", samples),
-                        ("shard_samples", shard_samples)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 2**62:
-            raise TraceError(f"{label}: {name} must be an integer from 1 to 2^62; got {value!r}")
-    shards = -(-int(samples) // int(shard_samples))
-    if shards > MAX_SHARDS:
-        raise EstimateError(f"{label}: refused by its estimate: {samples:,} samples in shards of {shard_samples:,} make "
-                            f"{shards:,} shard files (at most {MAX_SHARDS:,}; raise --shard-samples)")
-    dense = int(timesteps) * min(int(samples), int(shard_samples)) * int(neurons)
-    table_bytes = (Path(events).stat().st_size * 12 if isinstance(events, (str, Path)) and Path(events).is_file()
-                   else np.asarray(events).size * 8 * 4)
-    _check_memory(label, 2.0 * dense + table_bytes,
-                  f"a shard of {timesteps:,} timesteps x {min(samples, shard_samples):,} samples x {neurons:,} neurons "
-                  "as dense spikes, and the event table", max_memory_gib)
-    if isinstance(events, (str, Path)):
-        table, first_line = load_events(events)
-    else:
-        table, first_line = np.asarray(events, dtype=np.int64).reshape(-1, 3), None
+    """Write a one-boundary spike trace from events (t, b, neuron) (see :class:`EventSource`); ``options`` as
+    for :func:`import_boundaries`."""
+    source = EventSource(boundary, src, list(dst), events, neurons, timesteps, samples)
+    return import_boundaries(out, [source], **options)
 
-    def where(r: int) -> str:
-        return f"{label}:{first_line + r}" if first_line is not None else f"{label}: event {r}"
 
-    for col, (name, limit, opt) in enumerate(
-        (("t", timesteps, "timesteps"), ("b", samples, "samples"), ("neuron", neurons, "neurons"))
-    ):
-        bad = np.flatnonzero((table[:, col] < 0) | (table[:, col] >= limit))
-        if bad.size:
-            r = int(bad[0])
-            raise TraceError(
-                f"{where(r)}: {name}={int(table[r, col])} outside [0, {limit}) set by {opt} "
-                f"({bad.size} such events)"
-            )
-    linear = (table[:, 1] * timesteps + table[:, 0]) * neurons + table[:, 2]
-    order = np.argsort(linear, kind="stable")
-    sorted_lin = linear[order]
-    dup = np.flatnonzero(sorted_lin[1:] == sorted_lin[:-1])
-    if dup.size:
-        r = int(order[dup[0] + 1])
-        t, b, n = (int(v) for v in table[r])
-        raise TraceError(f"{where(r)}: duplicate spike (t={t}, b={b}, neuron={n})")
-    b_sorted = table[order, 1]
-    with TraceWriter(
-        out, model=model, framework=framework, partitions=list(dict.fromkeys([src, *dst])),
-        timesteps=timesteps, container=container, shard_samples=shard_samples, metrics=metrics,
-        overwrite=overwrite,
-    ) as w:
-        w.add_boundary(boundary, src=src, dst=list(dst), kind="spike", features=[neurons])
-        for s in range(0, samples, shard_samples):
-            e = min(samples, s + shard_samples)
-            lo, hi = np.searchsorted(b_sorted, [s, e])
-            rows = table[order[lo:hi]]
-            dense = np.zeros((timesteps, e - s, neurons), dtype=bool)
-            dense[rows[:, 0], rows[:, 1] - s, rows[:, 2]] = True
-            w.append(boundary, dense)
-    return Path(out)
+# ------------------------------------------------------------------------------------- the spec file
+
+
+def _names(value: Any) -> Any:
+    """``"a,b"`` or ``"a"`` -> a list of names (a list is kept)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",")]
+    return value
+
+
+Names = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_names), Field(min_length=1)]
+Positive = Annotated[int, Field(ge=1)]
+
+
+class ArrayEntry(Strict):
+    """A boundary read from an ``.npy`` array."""
+
+    name: str = Field(min_length=1)
+    src: str = Field(min_length=1)
+    dst: Names
+    npy: str = Field(min_length=1, description="path of the .npy file, relative to the spec file")
+    layout: Names = Field(description="axis names of the array, e.g. B,T,N or [T, B, C, H, W]")
+    kind: Literal["spike", "activation"] | None = None
+    dtype: str | None = Field(None, description="logical dtype of an activation (e.g. BF16 for uint16 bits)")
+    precision_bits: Annotated[int, Field(ge=1, le=64)] | None = None
+
+
+class EventEntry(Strict):
+    """A spike boundary read from an event table (t, b, neuron)."""
+
+    name: str = Field(min_length=1)
+    src: str = Field(min_length=1)
+    dst: Names
+    events: str = Field(min_length=1, description="path of the .csv or .npy table, relative to the spec file")
+    neurons: Positive
+    timesteps: Positive
+    samples: Positive
+
+
+def _entry_kind(value: Any) -> str | None:
+    """An entry with ``events`` is an event table, any other mapping an array."""
+    if isinstance(value, dict):
+        return "event table" if "events" in value else "array"
+    if isinstance(value, (ArrayEntry, EventEntry)):
+        return "event table" if isinstance(value, EventEntry) else "array"
+    return None
+
+
+class ImportSpec(Strict):
+    """``snapsim trace import --spec FILE.yaml``: every boundary of a trace built from arrays and events."""
+
+    kind: Literal["trace-import"] = "trace-import"
+    model: str = Field("imported", min_length=1)
+    framework: str = ""
+    container: Literal["safetensors", "npz"] = "safetensors"
+    shard_samples: Positive = 4096
+    partitions: list[Annotated[str, Field(min_length=1)]] | None = None
+    metrics: dict[str, Any] = {}
+    boundaries: list[Annotated[Union[Annotated[ArrayEntry, Tag("array")], Annotated[EventEntry, Tag("event table")]],
+                               Discriminator(_entry_kind)]] = Field(min_length=1)
+
+
+def import_spec(spec_file: str | Path, out: str | Path, *, overwrite: bool = False,
+                max_memory_gib: float = DEFAULT_LIMITS.memory_gib) -> Path:
+    """Write the trace an import spec file describes (paths in it are relative to the file); raises
+    :class:`~snapsim.errors.ConfigError` naming file, line and field for a malformed spec."""
+    from ..config.problems import validate_model
+    from ..config.yamlio import load_yaml
+
+    data, origins = load_yaml(spec_file)
+    spec = validate_model(ImportSpec, data, origins, str(spec_file))
+    base = Path(spec_file).parent
+    sources: list[Source] = []
+    for entry in spec.boundaries:
+        if isinstance(entry, EventEntry):
+            sources.append(EventSource(entry.name, entry.src, entry.dst, base / entry.events, entry.neurons,
+                                       entry.timesteps, entry.samples))
+        else:
+            sources.append(ArraySource(entry.name, entry.src, entry.dst, base / entry.npy, entry.layout, entry.kind,
+                                       entry.dtype, entry.precision_bits))
+    return import_boundaries(out, sources, partitions=spec.partitions, model=spec.model, framework=spec.framework,
+                             container=spec.container, shard_samples=spec.shard_samples,
+                             metrics=dict(spec.metrics), overwrite=overwrite, max_memory_gib=max_memory_gib)
 
 
 def convert(src: str | Path, dst: str | Path, to: str, *, shard_samples: int | None = None,

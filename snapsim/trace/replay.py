@@ -41,6 +41,7 @@ class TracePayload:
         encodings: Sequence[Encoding],
         batch: int,
         cache_shards: int = 3,
+        frames: Sequence[int] | None = None,
     ):
         self.trace = trace if isinstance(trace, Trace) else open_trace(trace)
         if len(boundary_names) != len(encodings):
@@ -57,7 +58,14 @@ class TracePayload:
         for info, enc in zip(self.infos, self.encodings):
             if enc.kind == "rate" and info.kind != "spike":
                 raise TraceError(f"{self.trace.path}: boundary {info.name!r}: encoding rate needs spikes")
-        self.windows = [enc.windows(info.timesteps) for info, enc in zip(self.infos, self.encodings)]
+        # frames per sample each boundary replays: the trace's timesteps, or 1 for an activation recorded per
+        # timestep that must then be the same at every step (checked as its shards are read)
+        self.steps = [info.timesteps for info in self.infos] if frames is None else [int(f) for f in frames]
+        for info, steps in zip(self.infos, self.steps):
+            if steps != info.timesteps and not (info.kind == "activation" and steps == 1):
+                raise TraceError(f"{self.trace.path}: boundary {info.name!r}: {info.timesteps} timesteps recorded, "
+                                 f"{steps} asked for")
+        self.windows = [enc.windows(steps) for steps, enc in zip(self.steps, self.encodings)]
         self._starts = [s.start for s in self.trace.shards]
         self._cache_shards = max(1, cache_shards)
         self._tables: list[OrderedDict[tuple[int, str], np.ndarray]] = [OrderedDict() for _ in self.infos]
@@ -89,6 +97,10 @@ class TracePayload:
         """Payload bits of every message of the first ``inferences`` inferences, ``[inference, message]``."""
         return np.stack([self.inference_bits(boundary, i) for i in range(inferences)])
 
+    def spikes_table(self, boundary: int, inferences: int) -> np.ndarray:
+        """Non-zeros of every message of the first ``inferences`` inferences, ``[inference, message]``."""
+        return np.stack([self._inference_values(boundary, i)[1] for i in range(inferences)])
+
     # ------------------------------------------------------------------------------------ internals
 
     def _info(self, boundary: int) -> BoundaryInfo:
@@ -107,7 +119,7 @@ class TracePayload:
         info, enc = self.infos[k], self.encodings[k]
         if enc.data_dependent or enc.count_terms(info.n_features, 1)[1] != 0:
             return None
-        zeros = np.zeros(info.timesteps, dtype=np.int64)
+        zeros = np.zeros(self.steps[k], dtype=np.int64)
         return enc.window_bits(info.n_features, zeros, samples=self.batch)
 
     def _inference_values(self, k: int, inference: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +143,7 @@ class TracePayload:
     def _sum_samples(self, k: int, inference: int, what: str) -> np.ndarray:
         """``what`` (nnz or fbits) per timestep summed over the inference's samples."""
         total_samples = self.trace.n_samples
-        out = np.zeros(self.infos[k].timesteps, dtype=np.int64)
+        out = np.zeros(self.steps[k], dtype=np.int64)
         start = (inference * self.batch) % total_samples
         remaining = self.batch
         if remaining >= total_samples:
@@ -194,6 +206,17 @@ class TracePayload:
             # one timestep at a time bounds the unpacked size
             return np.stack([enc.frame_bits(unpack_spikes(frame, n)) for frame in stored])
         frames = decode(stored, info.logical_dtype).reshape((info.timesteps, shard.samples, n))
+        if self.steps[k] != info.timesteps:  # one frame per sample: the same at every recorded step
+            differ = np.argwhere((frames != frames[:1]).any(axis=-1))
+            if differ.size:
+                t, b = (int(v) for v in differ[0])
+                raise TraceError(
+                    f"{self.trace.path / shard.file}: boundary {info.name!r}: the activation differs between "
+                    f"timestep 0 and {t} (sample {shard.start + b}); ANN mode needs one activation per sample: record "
+                    "the activation that enters the encoder once per sample (a tap with time_mode='native', or "
+                    "dense='input' on the spike tap with a static input)"
+                )
+            frames = frames[:1]
         if what == "nnz":
             return np.count_nonzero(frames, axis=-1).astype(np.int64)
         return enc.frame_bits(frames)
@@ -228,55 +251,66 @@ def check_compatible(trace: Trace, expected: Sequence[dict]) -> None:
                 )
 
 
-def match_boundaries(trace: Trace, kinds: Sequence[str]) -> list[str]:
-    """Trace boundary names for workload boundaries ``b = 0..len(kinds)-1`` (boundary b cuts partition
-    b from b+1 and carries ``kinds[b]``, ``spike`` or ``activation``).
+def match_boundaries(trace: Trace, kinds: Sequence[str], partitions: Sequence[str]) -> list[str]:
+    """Trace boundary names for workload boundaries ``b = 0..len(kinds)-1``: boundary b cuts the partition
+    named ``partitions[b]`` from ``partitions[b+1]`` and carries ``kinds[b]`` (``spike`` or ``activation``).
 
-    The match is the one trace boundary of that kind from ``partitions[b]`` to ``partitions[b+1]``
-    (partitions in manifest order), so a trace may hold both the spikes and the dense activation of a
-    cut. If the partitions do not identify it, the b-th boundary of that kind is used when the trace
-    has exactly ``len(kinds)`` of them.
+    The match is by partition *name*: the one trace boundary of that kind whose ``src`` is
+    ``partitions[b]`` and whose ``dst`` holds ``partitions[b+1]``. A trace may hold both views of a cut
+    (the dense activation entering the encoder and the spikes leaving it); each mode takes its own. When a
+    cut has no such boundary, the error names both sides: the workload's pair and what the trace holds.
     """
     label = str(Path(trace.path) / "manifest.json")
     names: list[str] = []
-    parts = trace.partitions
+    listing = ", ".join(f"{x.name} ({x.kind} {x.src}->{','.join(x.dst)})" for x in trace.boundaries)
     for b, kind in enumerate(kinds):
-        cut = []
-        if b + 1 < len(parts):
-            cut = [x for x in trace.boundaries if x.src == parts[b] and parts[b + 1] in x.dst]
+        src, dst = partitions[b], partitions[b + 1]
+        cut = [x for x in trace.boundaries if x.src == src and dst in x.dst]
         found = [x.name for x in cut if x.kind == kind]
-        of_kind = [x.name for x in trace.boundaries if x.kind == kind]
         if len(found) == 1:
             names.append(found[0])
-        elif not cut and len(of_kind) == len(kinds):
-            names.append(of_kind[b])
-        else:
-            what = f"{len(found)} {kind} boundaries" if found else f"no {kind} boundary"
-            hint = ""
-            if kind == "activation" and not found:
-                hint = " (ANN mode replays dense activations: record them too, or run in snn/snap mode)"
-            elif kind == "spike" and not found:
-                hint = " (snn/snap modes replay spikes: record the boundary as kind 'spike')"
-            raise TraceError(
-                f"{label}: workload boundary {b} (partition {b} -> {b + 1}) has {what} in the trace "
-                f"from {parts[b] if b < len(parts) else '?'} to {parts[b + 1] if b + 1 < len(parts) else '?'}"
-                f"{hint}; trace boundaries: "
-                + ", ".join(f"{x.name} ({x.kind} {x.src}->{','.join(x.dst)})" for x in trace.boundaries)
-            )
+            continue
+        where = f"workload boundary {b} ({src} -> {dst})"
+        if len(found) > 1:
+            raise TraceError(f"{label}: {where}: {len(found)} {kind} boundaries in the trace cross it "
+                             f"({', '.join(found)}); keep one per cut")
+        if cut:
+            other = cut[0]
+            hint = (" (ANN mode replays the dense activation entering the encoder: record it too, e.g. "
+                    "dense='input' on the recorder, or run in snn/snap mode)" if kind == "activation" else
+                    " (snn/snap modes replay spikes: record the boundary as kind 'spike')")
+            raise TraceError(f"{label}: {where}: the trace has no {kind} boundary at this cut, only "
+                             f"{other.name} ({other.kind}){hint}")
+        reversed_ = [x.name for x in trace.boundaries if x.src == dst and src in x.dst and x.kind == kind]
+        why = (f"; the trace has {', '.join(reversed_)} going the other way ({dst} -> {src})" if reversed_ else "")
+        raise TraceError(
+            f"{label}: {where}: no trace boundary goes {src} -> {dst}{why}. Workload partitions: "
+            f"{', '.join(partitions)}; trace partitions: {', '.join(trace.partitions)}; trace boundaries: "
+            f"{listing}. Name the workload's partitions as the trace does (partition.names) or record/import the "
+            "trace with matching --src/--dst"
+        )
     return names
 
 
 def trace_payload_for(trace: Trace | str | Path, plan) -> TracePayload:
     """The replay payload model for a :class:`snapsim.plan.Plan`: trace boundaries matched to
-    ``plan.boundaries`` by partition and kind (:func:`match_boundaries`; spikes in snn/snap modes, dense
-    activations in ann mode), checked for element count and timesteps, with the plan's encodings and
-    batch."""
+    ``plan.boundaries`` by partition name and kind (:func:`match_boundaries`; spikes in snn/snap modes,
+    dense activations in ann mode), checked for element count and timesteps, with the plan's encodings
+    and batch. In ann mode the activation values are sized at the trace's recorded precision
+    (``precision_bits``, unless the workload's ``ann_encoding`` fixes its own); an activation recorded per
+    timestep must be the same at every step, and its one frame per sample is replayed."""
     tr = trace if isinstance(trace, Trace) else open_trace(trace)
     kinds = ["spike" if bp.spiking else "activation" for bp in plan.boundaries]
-    names = match_boundaries(tr, kinds)
-    expected = [
-        {"name": name, "features": bp.neurons, "kind": kind, "timesteps": bp.timesteps}
-        for name, kind, bp in zip(names, kinds, plan.boundaries)
-    ]
-    check_compatible(tr, expected)
-    return TracePayload(tr, names, [bp.encoding for bp in plan.boundaries], batch=plan.batch)
+    names = match_boundaries(tr, kinds, plan.workload.partition_names(len(plan.partitions)))
+    encodings = []
+    for name, kind, bp in zip(names, kinds, plan.boundaries):
+        info = tr.boundary(name)
+        expected = {"name": name, "features": bp.neurons, "kind": kind}
+        if kind == "spike" or not info.has_time:
+            expected["timesteps"] = bp.timesteps
+        check_compatible(tr, [expected])
+        enc = bp.encoding
+        if kind == "activation":
+            enc = plan.workload.boundary_spec(bp.index).ann_encoding.for_values(info.precision_bits)
+        encodings.append(enc)
+    return TracePayload(tr, names, encodings, batch=plan.batch, frames=[bp.timesteps for bp in plan.boundaries])

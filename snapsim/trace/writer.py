@@ -345,14 +345,14 @@ class TraceWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                self.close()
-            except BaseException:  # a trace that cannot be completed leaves nothing behind
-                self.abort()
-                raise
-        else:
+        if exc_type is not None:
             self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:
+            self.abort()  # e.g. no samples: leave no half-written (or empty) directory behind
+            raise
 
 
 def dumps_manifest(obj: Any) -> str:

@@ -1,7 +1,8 @@
 """Part ``targets`` of the SNAP study: where SNAP's gains reach the paper's figures, over ANN-only and SNN-only.
 
 The grid parts of the study say *whether* a preset reaches the paper's figures; this part says *where*:
-for each model (``weights-on-die``, SNAP at its most favourable boundary settings) three one-dimensional
+for each model (in a scenario: its assumptions but the link's; SNAP at its most favourable boundary settings)
+three one-dimensional
 searches, every point a pair of snapsim runs (the other design and SNAP), run in batches by the study's
 :class:`~snapsim.studies.execute.PlanRunner` (each batch chosen from the results of the previous ones):
 
@@ -18,7 +19,9 @@ searches, every point a pair of snapsim runs (the other design and SNAP), run in
   between the fastest grid point that reaches it and the next faster one gives the highest bandwidth
   that still reaches it.
 * **SNN-only timesteps** (vs SNN-only): ``snn.timesteps`` on a grid, then integer bisection: the fewest
-  timesteps SNN-only must need for SNAP's gain over it to reach break-even or the paper's figures.
+  timesteps SNN-only must need for SNAP's gain over it to reach break-even or the paper's figures (to one
+  timestep, or to ``snn_precision`` relative: the run below the threshold is the last one that did not
+  reach it).
 
 Results: ``targets.csv`` (one row per model x search x target: threshold, limit, the gain measured at the
 threshold and the run ids it comes from) and ``targets_grid.csv`` (the grid runs of both searches).
@@ -36,14 +39,15 @@ import pandas as pd
 from .. import paths
 from ..plan import Plan
 from .paper import PAPER_TARGETS
+from .scenarios import ALL_PARTS, Scenario, accounted_energy
 
 __all__ = ["LINK_POWER", "POWER_MANAGED_SOURCE", "SNN_TARGETS", "TargetSearch", "energy_threshold", "idle_fraction",
            "run_targets"]
 
 #: SNN-only side: SNAP's gain over SNN-only grows with the timesteps SNN-only needs; thresholds searched
 #: for break-even and the paper's figures, per metric.
-SNN_TARGETS = (("energy", 1.0), ("latency", 1.0), ("energy", PAPER_TARGETS["energy"]),
-               ("latency", PAPER_TARGETS["latency"]))
+SNN_TARGETS = (("energy", 1.0), ("latency", 1.0), ("latency_zl", 1.0), ("energy", PAPER_TARGETS["energy"]),
+               ("latency", PAPER_TARGETS["latency"]), ("latency_zl", PAPER_TARGETS["latency"]))
 #: Link power models of the energy search: ``always-on`` idles at the preset's fraction of active power
 #: (every shipped preset: no power states); ``power-managed`` adds a low-power state (sleep after
 #: ``TargetSearch.sleep_after_idle_ns`` idle, ``wake_latency_ns`` exit, ``sleep_power_frac`` of active
@@ -58,8 +62,8 @@ POWER_MANAGED_SOURCE = ("the XSR preset's fast low-power state in hw-parameters.
 class TargetSearch:
     """What the ``targets`` part runs."""
 
-    models: tuple[str, ...]  # zoo models (``_p{partitions}`` files)
-    partitions: int = 4
+    models: tuple[str, ...]  # zoo models (``_p{partitions}`` files: the stages; the scenario decides the split)
+    partitions: int = 16
     firing_rate: float = 0.01  # SNAP's most favourable boundary settings in the regime map
     timesteps: int = 1
     energy_points_pj_per_bit: tuple[float, float] = (1.0, 100.0)  # the two runs of the closed form
@@ -70,8 +74,12 @@ class TargetSearch:
     wake_latency_ns: float = 100.0
     sleep_after_idle_ns: float = 100.0
     sleep_power_frac: float = 0.1
-    # SNN-only timesteps grid (the zoo's snn.firing_rate stays); integer bisection refines each threshold
-    snn_timesteps: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    # SNN-only timesteps grid (the zoo's snn.firing_rate stays); integer bisection refines each threshold until
+    # the bracket is one timestep or snn_precision relative wide (the next run below is the bracket's low end)
+    snn_timesteps: tuple[int, ...] = (1, 4, 16, 64, 256)
+    snn_precision: float = 0.05
+    #: inferences per run (None: the study's)
+    inferences: int | None = 8
 
     def __post_init__(self):
         for name in ("rates_gtps", "snn_timesteps"):
@@ -87,6 +95,9 @@ def energy_threshold(e1: float, e2: float, ann: tuple[float, float], snap: tuple
     does not exceed the target, 0 when the target is met even at e = 0."""
     sa, ss = (ann[1] - ann[0]) / (e2 - e1), (snap[1] - snap[0]) / (e2 - e1)
     a0, s0 = ann[0] - sa * e1, snap[0] - ss * e1  # energies at e = 0
+    if sa <= 0 and ss <= 0:  # no link energy at all (one die, no boundary): the gain does not depend on e
+        gain = a0 / s0
+        return (0.0 if gain >= target else math.inf), gain
     limit = math.inf if ss <= 0 else sa / ss
     if limit <= target:
         return math.inf, limit
@@ -107,30 +118,32 @@ def _rate_bracket(rates: np.ndarray, gains: np.ndarray, target: float) -> tuple[
 def idle_fraction(link) -> float:
     """A link's idle power as a fraction of its active power (pJ/bit x raw bandwidth): the scaling base of the
     energy and bandwidth searches, which keep that fraction while they change pJ/bit or bandwidth."""
-    return link.idle_power_mw / (link.energy_pj_per_bit * link.raw_gbps)
+    return link.idle_power_mw / link.active_power_mw
 
 
-def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, scenario_overrides: dict,
+def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, scenario: Scenario,
                 inferences: int, preset_link) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the searches. Runs are registered on ``plan`` (``plan.run(...)``, deduplicated) and run by
-    ``runner`` (``runner.run(plan)`` runs every registered run without a row; ``runner.rows[run_id]`` is its
-    row), one batch per search step. ``preset_link`` is the package's LinkConfig (the scaling base).
-    Returns (targets table, grid table: the bandwidth and SNN timesteps grids)."""
+    """Run the searches in ``scenario`` (its assumptions but the link's, which the searches set from the
+    package's own link; its energy accounting). Runs are registered on ``plan`` (``plan.run(...)``,
+    deduplicated) and run by ``runner`` (``runner.run(plan)`` runs every registered run without a row;
+    ``runner.rows[run_id]`` is its row), one batch per search step. ``preset_link`` is the package's
+    LinkConfig (the scaling base). Returns (targets table, grid table: the bandwidth and SNN timesteps grids)."""
     rows = runner.rows
     wl_snap = {"boundary.firing_rate": search.firing_rate, "boundary.timesteps": search.timesteps}
-    stream = {"stream.inferences": inferences}
-    base_gbps = preset_link.raw_gbps
+    stream = {"stream.inferences": search.inferences or inferences}
     idle_frac = idle_fraction(preset_link)
+    parts = scenario.accounting
 
     def spec(model: str, mode: str, hw_ov: dict) -> dict:
-        return dict(part="targets", model=model, scenario="weights-on-die", link="package", mode=mode,
+        s_hw, s_wl = scenario.overrides(mode, link="package")
+        return dict(part="targets", model=model, scenario=scenario.name, link="package", mode=mode,
                     hw_file=hw_file, wl_file=paths.zoo(model, search.partitions),
-                    hw_overrides={**scenario_overrides, **hw_ov},
-                    wl_overrides={**stream, **(wl_snap if mode == "snap" else {})}, trace=None)
+                    hw_overrides={**s_hw, **hw_ov},
+                    wl_overrides={**stream, **s_wl, **(wl_snap if mode == "snap" else {})}, trace=None)
 
     def energy_ov(e: float, power: str) -> dict:
         # idle power follows pJ/bit by the link's own rule (LinkConfig derives it from idle_power_fraction)
-        active_mw = e * base_gbps  # pJ/bit x Gb/s = mW
+        active_mw = preset_link.model_copy(update={"energy_pj_per_bit": float(e)}).active_power_mw
         ov = {"link.energy_pj_per_bit": float(e), "link.idle_power_fraction": idle_frac}
         if power == "gated-ideal":
             ov["link.idle_power_fraction"] = 0.0
@@ -153,15 +166,18 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
     def snn_vs_snap(model: str, T: int) -> tuple[str, str]:
         """(SNN-only run at T timesteps, SNAP run): ordered like ``pair`` so ``gains`` reads other/SNAP."""
         snn = spec(model, "snn", {})
-        snn["wl_overrides"] = {**stream, "snn.timesteps": int(T)}
+        snn["wl_overrides"] = {**snn["wl_overrides"], "snn.timesteps": int(T)}
         return plan.run(**snn), plan.run(**spec(model, "snap", {}))
+
+    def energy(run_id: str) -> float:
+        return accounted_energy(rows[run_id], parts)
 
     def gains(ids: tuple[str, str]) -> dict:
         a, s = rows[ids[0]], rows[ids[1]]
         if a["status"] != "ok" or s["status"] != "ok":
-            return {"energy": math.nan, "latency": math.nan}
-        return {"energy": a["energy_pj_per_inf"] / s["energy_pj_per_inf"],
-                "latency": a["latency_ns_p50"] / s["latency_ns_p50"]}
+            return {"energy": math.nan, "latency": math.nan, "latency_zl": math.nan}
+        return {"energy": energy(ids[0]) / energy(ids[1]), "latency": a["latency_ns_p50"] / s["latency_ns_p50"],
+                "latency_zl": a["latency_ns_zero_load"] / s["latency_ns_zero_load"]}
 
     # round 1: the two energy points and the bandwidth grid, every model, in one batch
     e1, e2 = search.energy_points_pj_per_bit
@@ -176,14 +192,15 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
         for r, ids in zip(search.rates_gtps, grid[m]):
             g = gains(ids)
             a = rows[ids[0]]
-            scan.append({"search": "bandwidth", "model": m, "rate_gtps": r, "link_gbps": one_lane_gbps(r),
+            scan.append({"scenario": scenario.name, "search": "bandwidth", "model": m, "rate_gtps": r, "link_gbps": one_lane_gbps(r),
                          "energy_gain_vs_ann": g["energy"], "latency_gain_vs_ann": g["latency"],
                          "latency_ann_ns": a.get("latency_ns_p50"), "latency_snap_ns": rows[ids[1]].get("latency_ns_p50"),
                          "run_id_ann": ids[0], "run_id_snap": ids[1]})
         for T, ids in zip(search.snn_timesteps, tgrid[m]):
             g = gains(ids)
-            scan.append({"search": "snn_timesteps", "model": m, "snn_timesteps": T, "energy_gain_vs_snn": g["energy"],
-                         "latency_gain_vs_snn": g["latency"], "run_id_snn": ids[0], "run_id_snap": ids[1]})
+            scan.append({"scenario": scenario.name, "search": "snn_timesteps", "model": m, "snn_timesteps": T, "energy_gain_vs_snn": g["energy"],
+                         "latency_gain_vs_snn": g["latency"], "latency_zl_gain_vs_snn": g["latency_zl"],
+                         "run_id_snn": ids[0], "run_id_snap": ids[1]})
     scan_df = pd.DataFrame(scan)
     bw_df = scan_df[scan_df["search"] == "bandwidth"]
 
@@ -193,16 +210,17 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
     tbrackets: dict[tuple[str, str, float], list[int]] = {}  # (model, metric, target) -> [failing T, reaching T]
     brackets: dict[tuple[str, str], list[float]] = {}  # (model, metric) -> [reaching rate, failing rate]
     for m in search.models:
-        common = {"model": m, "partitions": search.partitions, "firing_rate": search.firing_rate,
-                  "timesteps": search.timesteps}
+        common = {"scenario": scenario.name, "model": m, "firing_rate": search.firing_rate,
+                  "timesteps": search.timesteps,
+                  "accounting": "all" if set(parts) == set(ALL_PARTS) else "+".join(parts)}
         for pw in LINK_POWER:  # energy per bit (closed form), once per link power model
             (a1, s1), (a2, s2) = epairs[(m, pw)]
             target = PAPER_TARGETS["energy"]
             row = {**common, "search": "energy_per_bit", "link_power": pw, "metric": "energy_gain_vs_ann",
                    "target": target, "threshold_unit": "pJ/bit", "run_ids": " ".join((a1, s1, a2, s2))}
             if all(rows[i]["status"] == "ok" for i in (a1, s1, a2, s2)):
-                ea = (rows[a1]["energy_pj_per_inf"], rows[a2]["energy_pj_per_inf"])
-                es = (rows[s1]["energy_pj_per_inf"], rows[s2]["energy_pj_per_inf"])
+                ea = (energy(a1), energy(a2))
+                es = (energy(s1), energy(s2))
                 thr, limit = energy_threshold(e1, e2, ea, es, target)
                 for name, (y1, y2) in (("ann", ea), ("snap", es)):  # E(e) = at_0 + e x per_pj (pJ; pJ per pJ/bit)
                     row[f"{name}_energy_per_pj_per_bit"] = (y2 - y1) / (e2 - e1)
@@ -262,14 +280,18 @@ def run_targets(search: TargetSearch, plan: Plan, runner: Any, hw_file: str, sce
         runner.run(plan)
         for k, r in mids.items():
             brackets[k][0 if gains(ids[k])[k[1]] >= PAPER_TARGETS[k[1]] else 1] = r
-    while any(hi - lo > 1 for lo, hi in tbrackets.values()):  # integer bisection on T, one batch per step
-        mids = {k: (lo + hi) // 2 for k, (lo, hi) in tbrackets.items() if hi - lo > 1}
+
+    def open_bracket(lo: int, hi: int) -> bool:
+        return hi - lo > 1 and hi > lo * (1 + search.snn_precision)
+
+    while any(open_bracket(*b) for b in tbrackets.values()):  # integer bisection on T, one batch per step
+        mids = {k: (lo + hi) // 2 for k, (lo, hi) in tbrackets.items() if open_bracket(lo, hi)}
         ids = {k: snn_vs_snap(k[0], T) for k, T in mids.items()}
         runner.run(plan)
         for k, T in mids.items():
             tbrackets[k][1 if gains(ids[k])[k[1]] >= k[2] else 0] = T
     for row in out:
-        metric = row["metric"].split("_")[0]
+        metric = row["metric"].rsplit("_gain_vs_", 1)[0]
         if row["search"] == "energy_per_bit" and (row["model"], row["link_power"]) in checks:
             ids = checks[(row["model"], row["link_power"])]
             row["gain_at_threshold"] = gains(ids)[metric]

@@ -1,0 +1,998 @@
+"""The cycle-level router: an input-queued virtual-channel router, and the fabric of such routers that a
+package (or a synthetic network-on-chip) becomes at the router level.
+
+Model (one router per chiplet; port 0 is its terminal: the injection port from and the ejection port to
+its network interface, the NIC; ports 1.. are its links, to neighbours in increasing id):
+
+* **Buffers**: private per input virtual channel, ``buffer_flits_per_vc`` deep. An output VC is free for
+  the next packet once the previous tail has left (``vc_reallocation: tail_sent``: the new packet may
+  queue behind the old one in the downstream buffer, and is routed only when it reaches the front) or
+  only once the downstream buffer is empty (``empty``: atomic). Wormhole takes a free VC whatever its
+  room; virtual cut-through only if the downstream buffer has room for the whole packet.
+* **Pipeline**, per head flit at a router, each stage a whole number of cycles: routing (RC,
+  ``routing_delay_cycles``; 0 = lookahead), VC allocation (VA), switch allocation (SA), switch traversal
+  (ST). Body flits skip RC and VA. A flit that finishes ST in cycle ``w`` starts on the channel in cycle
+  ``w + 1``, takes ``ser`` cycles to transfer and ``lat`` more to arrive: it is buffered, and can start
+  its next stage, in cycle ``w + 1 + ser + lat``. With ``speculative`` the head bids for the switch in its
+  last VA cycle (speculative requests lose to non-speculative ones and are wasted when VA fails).
+* **Allocators**: VA matches input VCs to output VCs (a head requests every free output VC its route
+  permits, within its dateline class on rings and tori); SA matches input ports to output ports (each
+  input port first picks, per output, its round-robin-next VC with a flit and a credit). Both are iSLIP
+  (grant and accept round-robin pointers that move only on an accepted grant, in the first of
+  ``allocator_iterations``) or a separable input-first allocator of round-robin arbiters. A request that
+  loses is made again the next allocation cycle; one that cannot be made (no free VC, no credit, channel
+  busy) waits for the event that enables it, which is equivalent and avoids polling.
+* **Credits**, per VC: an upstream output VC holds one credit per free downstream slot. A flit leaving
+  its buffer (the end of SA) sends a credit back; it is usable ``2 + credit latency + credit_delay_cycles``
+  cycles later (one cycle to register, one to cross, the wire latency, the processing delay).
+* **Injection and ejection** are ports of finite bandwidth (``injection/ejection_cycles_per_flit``). The
+  NIC keeps an unbounded source queue; a flit created in cycle ``t`` can be written to the injection
+  channel in cycle ``t + nic_delay_cycles - 1`` if a VC and a credit are free; the NIC consumes ejected
+  flits at once and returns their credits.
+
+Zero-load latency (closed form, :func:`zero_load_cycles`), for a packet of ``P`` flits crossing ``H``
+routers over equal channels (injection, ``H - 1`` links, ejection)::
+
+    T0 = nic + sum_c (ser_c + lat_c) + H * D + (P - 1) * max(S, ser)
+    D  = R + V + S + T            (R + V + S - 1 + T when speculative)
+
+(unequal channels: the slowest one that holds the tail back, see :func:`zero_load_cycles`). It is exact
+when the buffers cover the credit round trip. The same router is used for a chiplet's D2D
+ports inside :class:`snapsim.network.Network` (through :class:`RouterSwitch`, the switch seam) and for
+synthetic traffic (:mod:`snapsim.noc`).
+
+Time is whole router cycles (``clock_ghz`` of the routers, which must agree); link times in ticks are
+rounded up to whole cycles.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from ..config.hardware import RouterConfig
+from ..errors import SnapsimError
+from ..topology import Topology
+from ..units import cycles_to_ticks
+
+__all__ = ["Packet", "Channel", "RouterFabric", "RouterSwitch", "zero_load_cycles", "router_pipeline_cycles"]
+
+_IDLE, _VA, _ACTIVE = 0, 1, 2
+_NIC = -2  # owner mark of an injection VC taken by the NIC
+
+
+class Packet:
+    """A packet: ``size`` flits from terminal ``src`` to ``dst``, created in cycle ``created``.
+
+    ``injected`` (head written to the injection channel) and ``arrived`` (tail ejected) are filled in by
+    the fabric; ``tag`` is the caller's (a network message, a measurement flag)."""
+
+    __slots__ = ("id", "src", "dst", "size", "created", "injected", "arrived", "route", "hop", "tag")
+
+    def __init__(self, pid: int, src: int, dst: int, size: int, created: int, tag=None):
+        self.id = pid
+        self.src = src
+        self.dst = dst
+        self.size = size
+        self.created = created
+        self.injected = -1
+        self.arrived = -1
+        self.route = None
+        self.hop = 0
+        self.tag = tag
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A directed channel between two routers in cycles: transfer ``ser`` per flit, then ``lat`` to arrive;
+    its credits come back over a wire of ``credit_lat`` cycles."""
+
+    ser: int
+    lat: int
+    credit_lat: int
+
+
+def router_pipeline_cycles(cfg: RouterConfig) -> int:
+    """D: cycles a head flit spends in one router at zero load (speculative: SA starts in VA's last cycle)."""
+    if cfg.speculative:
+        return cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles - 1 + \
+            cfg.switch_traversal_delay_cycles
+    return (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
+            + cfg.switch_traversal_delay_cycles)
+
+
+def zero_load_cycles(cfg: RouterConfig, channels: Sequence[Channel], flits: int) -> int:
+    """Closed form: cycles from a packet's creation to its tail's ejection in an idle fabric.
+
+    ``channels`` are the ones the packet crosses in order, injection and ejection included (so it crosses
+    ``len(channels) - 1`` routers). The head starts on channel ``j`` at ``h_j = nic + sum_{i<j} (ser_i +
+    lat_i + D)``; a body flit needs ``S + T`` per router and follows the one before it ``g_j = max(ser_j, S)``
+    later on a router's channel (``ser_0`` on the injection channel). The tail is held back by one channel,
+    the one that maximises ``h_j + (P - 1) g_j + sum_{i>=j} (ser_i + lat_i) + (m - j)(S + T)`` (``m`` =
+    routers crossed). With equal channels this is ``nic + sum (ser + lat) + m D + (P - 1) max(ser, S)``."""
+    D = router_pipeline_cycles(cfg)
+    S, T = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
+    m = len(channels) - 1
+    head = cfg.nic_delay_cycles
+    best = 0
+    for j, ch in enumerate(channels):
+        g = ch.ser if j == 0 else max(ch.ser, S)
+        tail = head + (flits - 1) * g + sum(c.ser + c.lat for c in channels[j:]) + (m - j) * (S + T)
+        best = max(best, tail)
+        head += ch.ser + ch.lat + D
+    return best
+
+
+def _first_from(items: list[int], start: int) -> int:
+    """The first of the sorted ``items`` at or after ``start``, cyclically."""
+    k = bisect_left(items, start)
+    return items[k] if k < len(items) else items[0]
+
+
+def _islip(reqs: dict[int, list[int]], gptr: list[int], aptr: list[int], n_in: int, n_out: int, iters: int,
+           ibase: int, obase: int) -> dict[int, int]:
+    """iSLIP on local indices: ``reqs[input]`` = sorted outputs. Pointers live at ``gptr[obase + out]`` and
+    ``aptr[ibase + in]`` and move only on grants accepted in the first iteration. Returns input -> output."""
+    out_reqs: dict[int, list[int]] = {}
+    for i in sorted(reqs):
+        for o in reqs[i]:
+            out_reqs.setdefault(o, []).append(i)
+    inmatch: dict[int, int] = {}
+    outmatch: dict[int, int] = {}
+    for it in range(iters):
+        by_input: dict[int, list[int]] = {}
+        for o in sorted(out_reqs):
+            if o in outmatch:
+                continue
+            ins = out_reqs[o]
+            k = bisect_left(ins, gptr[obase + o])
+            for i in ins[k:] + ins[:k]:
+                if i not in inmatch:
+                    by_input.setdefault(i, []).append(o)
+                    break
+        if not by_input:
+            break
+        for i in sorted(by_input):
+            o = _first_from(by_input[i], aptr[ibase + i])
+            inmatch[i] = o
+            outmatch[o] = i
+            if it == 0:
+                gptr[obase + o] = (i + 1) % n_in
+                aptr[ibase + i] = (o + 1) % n_out
+    return inmatch
+
+
+def _separable(reqs: dict[int, list[int]], optr: list[int], iptr: list[int], n_in: int, n_out: int,
+               ibase: int, obase: int) -> dict[int, int]:
+    """Separable input-first allocation with round-robin arbiters: each input picks one of its outputs
+    (round-robin from its pointer), each output one of the inputs that picked it; the winners' arbiters
+    move past the winner."""
+    picked: dict[int, list[int]] = {}
+    for i in sorted(reqs):
+        picked.setdefault(_first_from(reqs[i], iptr[ibase + i]), []).append(i)
+    match: dict[int, int] = {}
+    for o in sorted(picked):
+        i = _first_from(picked[o], optr[obase + o])
+        match[i] = o
+        iptr[ibase + i] = (o + 1) % n_out
+        optr[obase + o] = (i + 1) % n_in
+    return match
+
+
+class RouterFabric:
+    """Routers on a topology, joined by channels, each with a terminal (its NIC), simulated cycle by cycle.
+
+    ``inject(packet)`` queues a packet at its source NIC (created in a cycle >= the current one);
+    ``run(until)`` advances to cycle ``until``; delivered packets are appended to ``delivered`` (and
+    ``on_deliver(packet)`` is called if given). Counters: ``flits_ejected[t]``, ``traversals`` (router
+    flit-hops), ``channel_flits[(a, b)]``.
+    """
+
+    def __init__(self, topology: Topology, router: RouterConfig, channels: Mapping[tuple[int, int], Channel],
+                 on_deliver: Callable[[Packet], None] | None = None):
+        self.topology = topology
+        self.cfg = cfg = router
+        R = self.n = topology.n
+        nbrs = [sorted(topology.adj[r]) for r in range(R)]
+        P = self.P = 1 + max((len(x) for x in nbrs), default=0)
+        V = self.V = cfg.vcs_per_port
+        self.B = cfg.buffer_flits_per_vc
+        self.port_of = [{n: k + 1 for k, n in enumerate(nbrs[r])} for r in range(R)]
+        self.vct = cfg.flow_control == "virtual_cut_through"
+        self.early = cfg.vc_reallocation == "tail_sent"  # release at the tail, not once drained
+        self.dateline = topology.cfg.kind in ("torus2d", "ring")
+        if self.dateline and V % 2:
+            raise SnapsimError(f"router: a {topology.cfg.kind} needs an even vcs_per_port (two dateline classes); "
+                               f"got {V}")
+        n_in, n_out = R * P, R * P + R
+        self.o_down = [-1] * n_out
+        self.o_ser = [1] * n_out
+        self.o_lat = [0] * n_out
+        self.o_cret = [0] * n_out
+        self.i_up = [-1] * n_in
+        self.o_edge: list[tuple[int, int] | None] = [None] * n_out
+        cd = cfg.credit_delay_cycles
+        for r in range(R):
+            for nb, p in self.port_of[r].items():
+                og = r * P + p
+                ch = channels[(r, nb)]
+                ig = nb * P + self.port_of[nb][r]
+                self.o_down[og], self.o_ser[og], self.o_lat[og] = ig, ch.ser, ch.lat
+                self.o_cret[og] = 2 + ch.credit_lat + cd
+                self.i_up[ig] = og
+                self.o_edge[og] = (r, nb)
+            ej = r * P  # ejection: out port 0, consumed by the NIC
+            self.o_ser[ej], self.o_lat[ej] = cfg.ejection_cycles_per_flit, cfg.terminal_latency_cycles
+            self.o_cret[ej] = 2 + cfg.terminal_latency_cycles + cd
+            nic = R * P + r  # the NIC's output into the router's port 0
+            self.o_down[nic], self.o_ser[nic], self.o_lat[nic] = r * P, cfg.injection_cycles_per_flit, \
+                cfg.terminal_latency_cycles
+            self.o_cret[nic] = 2 + cfg.terminal_latency_cycles
+            self.i_up[r * P] = nic
+        Td = cfg.switch_traversal_delay_cycles
+        # a flit granted (SA done) in cycle u leaves ST in u + Td, starts on the channel the cycle after and
+        # is buffered downstream ser + lat later; the channel takes the next flit ser cycles after it
+        self.o_dly = [Td + 1 + self.o_ser[og] + self.o_lat[og] for og in range(n_out)]
+        self.o_free = [Td + 1 + self.o_ser[og] for og in range(n_out)]
+        self.o_shift = [None if self.o_down[og] < 0 else (self.o_down[og] - og) * V for og in range(n_out)]
+        # input VC state
+        self.ibuf = [deque() for _ in range(n_in * V)]
+        self.ist = [_IDLE] * (n_in * V)
+        self.iopt: list = [None] * (n_in * V)
+        self.iov = [-1] * (n_in * V)
+        self.ipend = [0] * (n_in * V)  # an SA request or grant is pending
+        self.ispec = [0] * (n_in * V)
+        # output VC state (downstream buffer as seen from upstream)
+        self.ocr = [self.B] * (n_out * V)
+        self.oown = [-1] * (n_out * V)
+        self.otail = [0] * (n_out * V)
+        self.owait = [-1] * (n_out * V)  # an input VC waiting for a credit of this output VC
+        self.o_busy = [0] * n_out  # first cycle the channel can start a new flit
+        self.in_stamp = [-1] * n_in  # the last cycle an SA request used this input port
+        self.out_stamp = [-1] * n_out
+        self.r_stamp = [-1] * R  # the last cycle this router had contending SA requests
+        self.pwait: list[list[int]] = [[] for _ in range(n_out)]  # input VCs waiting for a free VC here
+        # allocator pointers (local indices within a router)
+        self.va_g = [0] * (n_out * V)
+        self.va_a = [0] * (n_in * V)
+        self.sa_g = [0] * n_out
+        self.sa_a = [0] * n_in
+        self.sa_rr = [0] * n_in
+        # NICs
+        self.nic_q = [deque() for _ in range(R)]
+        self.nic_vc = [-1] * R
+        self.nic_last = [-1] * R
+        self.nic_active: set[int] = set()
+        # event wheel
+        horizon = (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
+                   + cfg.switch_traversal_delay_cycles + max(self.o_ser) + max(self.o_lat) + max(self.o_cret)
+                   + cfg.nic_delay_cycles + 8)
+        W = 1
+        while W < horizon:
+            W *= 2
+        self.W, self.M = W, W - 1
+        self.w_cred = [[] for _ in range(W)]
+        self.w_arr = [[] for _ in range(W)]
+        self.w_ej = [[] for _ in range(W)]
+        self.w_va = [[] for _ in range(W)]
+        self.w_sa = [[] for _ in range(W)]
+        self.w_up = [[] for _ in range(W)]  # SA grants whose update (flit leaves the buffer) is due
+        self.w_vaup = [[] for _ in range(W)]  # VA grants whose update is due (VA delay > 1)
+        self.now = 0
+        self.pending = 0  # flits inside the fabric or queued at NICs
+        self.inflight = 0  # flits written to an injection channel and not yet ejected
+        self.delivered: list[Packet] = []
+        self.on_deliver = on_deliver
+        self.flits_ejected = [0] * R
+        self.traversals = 0
+        self.o_flits = [0] * n_out
+        self._routes: dict[tuple[int, int], tuple] = {}
+        self._adapt: dict[tuple[int, int, int], tuple] = {}
+        self.adaptive = topology.adaptive
+        # False: the shortcuts for uncontended requests (a lone head at an output port, requests sharing no
+        # port) are used; True: every allocation goes through the general allocator (tests compare the two)
+        self.general = False
+
+    # ------------------------------------------------------------------------------------------ build
+
+    @classmethod
+    def from_package(cls, package, on_deliver=None) -> "RouterFabric":
+        """The router fabric of a :class:`snapsim.package.Package`: every chiplet's router (all alike), its
+        links as channels (their timing rounded up to whole router cycles)."""
+        hw = package.hw
+        cfgs = [hw.chiplet_config(c).router for c in range(package.n)]
+        if any(c is None for c in cfgs):
+            missing = [c for c in range(package.n) if cfgs[c] is None]
+            raise SnapsimError(f"router level: chiplet {missing[0]} has no router config (chiplet.router)")
+        base = cfgs[0]
+        if any(c.model_dump(exclude={"sources"}) != base.model_dump(exclude={"sources"}) for c in cfgs[1:]):
+            raise SnapsimError("router level: every chiplet's router must be configured alike")
+        flit_bits = {tm.flit_bits for tm in package.timing.values()}
+        if len(flit_bits) > 1:
+            raise SnapsimError("router level: every link must use the same flit size (routers do not re-frame)")
+        return cls(package.topology, base, channels_of(package, base), on_deliver)
+
+    def cycle_ticks(self) -> int:
+        return cycles_to_ticks(1, self.cfg.clock_ghz)
+
+    # ----------------------------------------------------------------------------------------- routes
+
+    def channel(self, og: int) -> Channel:
+        return Channel(self.o_ser[og], self.o_lat[og], self.o_cret[og] - 2 - self.cfg.credit_delay_cycles)
+
+    def path_channels(self, src: int, dst: int) -> list[Channel]:
+        """Channels a packet from ``src`` to ``dst`` crosses (injection, links, ejection), on the route the
+        ideal network takes (the adaptive routings' first choice)."""
+        P = self.P
+        path = self.topology.route(src, dst)
+        out = [self.channel(self.n * P + src)]
+        out += [self.channel(a * P + self.port_of[a][b]) for a, b in zip(path[:-1], path[1:])]
+        out.append(self.channel(dst * P))
+        return out
+
+    def _route(self, src: int, dst: int) -> tuple:
+        """Per router of a deterministic route: the options ((out port, first VC, end VC),) of its hop."""
+        key = (src, dst)
+        r = self._routes.get(key)
+        if r is None:
+            topo, P, V = self.topology, self.P, self.V
+            path = topo.route(src, dst)
+            hops = []
+            cls, dim = 0, -1
+            half = V // 2
+            for a, b in zip(path[:-1], path[1:]):
+                og = a * P + self.port_of[a][b]
+                if self.dateline:
+                    d = topo.dimension(a, b)
+                    if d != dim:
+                        cls, dim = 0, d
+                    if topo.crosses_dateline(a, b):
+                        cls = 1
+                    hops.append(((og, og * V + cls * half, og * V + (cls + 1) * half),))
+                else:
+                    hops.append(((og, og * V, og * V + V),))
+            hops.append(((dst * P, dst * P * V, dst * P * V + V),))
+            r = self._routes[key] = tuple(hops)
+        return r
+
+    def _options(self, r: int, pkt: Packet) -> tuple:
+        if not self.adaptive:
+            return pkt.route[pkt.hop]
+        key = (r, pkt.src, pkt.dst)
+        opts = self._adapt.get(key)
+        if opts is None:
+            P, V = self.P, self.V
+            if r == pkt.dst:
+                opts = ((r * P, r * P * V, r * P * V + V),)
+            else:
+                opts = tuple((r * P + self.port_of[r][b], (r * P + self.port_of[r][b]) * V,
+                              (r * P + self.port_of[r][b]) * V + V)
+                             for b in self.topology.next_hops(r, pkt.src, pkt.dst))
+            self._adapt[key] = opts
+        return opts
+
+    # ---------------------------------------------------------------------------------------- traffic
+
+    def inject(self, pkt: Packet) -> None:
+        """Queue ``pkt`` at its source NIC; its head can be written ``nic_delay_cycles - 1`` after ``created``."""
+        if pkt.created < self.now:
+            raise ValueError(f"packet created in cycle {pkt.created}, before the fabric's cycle {self.now}")
+        if not self.adaptive:
+            pkt.route = self._route(pkt.src, pkt.dst)
+        ready = pkt.created + self.cfg.nic_delay_cycles - 1
+        q = self.nic_q[pkt.src]
+        last = pkt.size - 1
+        for k in range(pkt.size):
+            q.append((ready, (pkt, k, k == last)))
+        self.pending += pkt.size
+        self.nic_active.add(pkt.src)
+
+    @property
+    def idle(self) -> bool:
+        return self.pending == 0
+
+    def next_busy_cycle(self) -> int:
+        """The first cycle >= now in which anything can happen (packets waiting at NICs for their creation
+        cycle make the fabric quiet until then); ``now`` unless nothing is in flight."""
+        if self.inflight or not self.pending:
+            return self.now
+        for lists in (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa, self.w_up, self.w_vaup):
+            if any(lists):
+                return self.now
+        return max(self.now, min(self.nic_q[t][0][0] for t in self.nic_active))
+
+    def skip_to(self, cycle: int) -> None:
+        """Advance an quiet fabric to ``cycle`` without simulating the empty cycles in between."""
+        if cycle > self.now:
+            if self.next_busy_cycle() < cycle:
+                raise ValueError("skip_to past a cycle with work")
+            self.now = cycle
+
+    # ------------------------------------------------------------------------------------------- run
+
+    def run(self, until: int) -> None:
+        """Simulate cycles ``now .. until - 1``."""
+        cfg = self.cfg
+        M, V, B, P = self.M, self.V, self.B, self.P
+        PV = P * V
+        Rd, Vd, Sd, Td = (cfg.routing_delay_cycles, cfg.vc_alloc_delay_cycles, cfg.sw_alloc_delay_cycles,
+                          cfg.switch_traversal_delay_cycles)
+        spec = cfg.speculative
+        w_cred, w_arr, w_ej, w_va, w_sa, w_up = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
+                                                 self.w_up)
+        w_vaup = self.w_vaup
+        ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
+        ocr, oown, otail, owait, o_busy = self.ocr, self.oown, self.otail, self.owait, self.o_busy
+        o_down, o_ser, o_lat, o_cret, i_up = self.o_down, self.o_ser, self.o_lat, self.o_cret, self.i_up
+        o_flits = self.o_flits
+        pwait = self.pwait
+        vct = self.vct
+        delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
+        va_step, sa_step, up_step = self._va, self._sa, self._sa_updates
+        nic_active = self.nic_active
+        iopt, options, adaptive = self.iopt, self._options, self.adaptive
+        c = self.now
+        while c < until:
+            s = c & M
+            # 1. credits (and the VC releases and wake-ups they bring)
+            lst = w_cred[s]
+            if lst:
+                for ovc in lst:
+                    cr = ocr[ovc] + 1
+                    ocr[ovc] = cr
+                    if otail[ovc] and cr == B:
+                        otail[ovc] = 0
+                        oown[ovc] = -1
+                        og = ovc // V
+                        if pwait[og]:
+                            self._wake_port(og, c)
+                    elif vct and oown[ovc] == -1 and pwait[ovc // V]:
+                        self._wake_port(ovc // V, c)
+                    x = owait[ovc]
+                    if x >= 0:
+                        owait[ovc] = -1
+                        w_sa[s].append(x)
+                lst.clear()
+            # 2. flits arriving at router input buffers
+            lst = w_arr[s]
+            if lst:
+                va_at = w_va[(c + Rd) & M]
+                sa_now = w_sa[s]
+                for ivc, f in lst:
+                    buf = ibuf[ivc]
+                    buf.append(f)
+                    st = ist[ivc]
+                    if st == _IDLE:
+                        ist[ivc] = _VA
+                        pkt = f[0]
+                        iopt[ivc] = options(ivc // PV, pkt) if adaptive else pkt.route[pkt.hop]
+                        va_at.append(ivc)
+                    elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                        ipend[ivc] = 1
+                        sa_now.append(ivc)
+                lst.clear()
+            # 3. flits arriving at NICs
+            lst = w_ej[s]
+            if lst:
+                self.pending -= len(lst)
+                self.inflight -= len(lst)
+                for ovc, f in lst:
+                    w_cred[(c + o_cret[ovc // V]) & M].append(ovc)
+                    pkt = f[0]
+                    flits_ejected[pkt.dst] += 1
+                    if f[2]:
+                        pkt.arrived = c
+                        delivered.append(pkt)
+                        if on_deliver is not None:
+                            on_deliver(pkt)
+                lst.clear()
+            # 4. NICs write flits to their injection channels
+            if nic_active:
+                self._nics(c)
+            # 5. VC allocation, 6. switch allocation (evaluate, and the update of 1-cycle grants)
+            if w_va[s]:
+                va_step(c)
+            if w_vaup[s]:
+                self._va_updates(c)
+            if w_sa[s]:
+                sa_step(c)
+            if w_up[s]:
+                up_step(c)
+            c += 1
+        self.now = c
+
+    def run_until_idle(self, limit: int | None = None) -> None:
+        """Run until every injected packet is delivered (or cycle ``limit``)."""
+        while self.pending and (limit is None or self.now < limit):
+            self.run(self.now + 64 if limit is None else min(limit, self.now + 64))
+
+    # ----------------------------------------------------------------------------------------- stages
+
+    def _wake_port(self, og: int, c: int) -> None:
+        """Output VCs of ``og`` became free: heads waiting for one retry VA at their next VA cycle."""
+        waiters = self.pwait[og]
+        lst = self.w_va[c & self.M]
+        for ivc in waiters:
+            if self.ist[ivc] == _VA and self.ipend[ivc] == 2:  # still waiting
+                self.ipend[ivc] = 0
+                lst.append(ivc)
+        waiters.clear()
+
+    def _nics(self, c: int) -> None:
+        M, V, B = self.M, self.V, self.B
+        ocr, oown, otail, o_busy = self.ocr, self.oown, self.otail, self.o_busy
+        R, P = self.n, self.P
+        done = []
+        for t in sorted(self.nic_active):
+            q = self.nic_q[t]
+            ready, f = q[0]
+            if ready > c:
+                continue
+            og = R * P + t
+            if o_busy[og] > c + 1:
+                continue
+            pkt, k, tail = f
+            vc = self.nic_vc[t]
+            if vc < 0:  # a head: the first free VC after the last one used, round robin
+                base = og * V
+                last = self.nic_last[t]
+                need = pkt.size if self.vct else 1
+                for j in range(1, V + 1):
+                    v = (last + j) % V
+                    if oown[base + v] == -1 and ocr[base + v] >= need:
+                        vc = v
+                        break
+                if vc < 0:
+                    continue
+                oown[base + vc] = _NIC
+                self.nic_vc[t] = vc
+                self.nic_last[t] = vc
+            ovc = og * V + vc
+            if ocr[ovc] <= 0:
+                continue
+            ocr[ovc] -= 1
+            q.popleft()
+            self.inflight += 1
+            if k == 0:
+                pkt.injected = c
+            o_busy[og] = c + 1 + self.o_ser[og]
+            if tail:
+                self.nic_vc[t] = -1
+                if self.early:
+                    oown[ovc] = -1
+                else:
+                    otail[ovc] = 1
+            self.o_flits[og] += 1
+            self.w_arr[(c + 1 + self.o_ser[og] + self.o_lat[og]) & M].append((t * P * V + vc, f))
+            if not q:
+                done.append(t)
+        for t in done:
+            self.nic_active.discard(t)
+
+    def _free_vcs(self, opts: tuple, size: int) -> list[int]:
+        oown, ocr = self.oown, self.ocr
+        if self.vct:
+            return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1 and ocr[o] >= size]
+        return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1]
+
+    def _va(self, c: int) -> None:
+        """VC allocation evaluated in cycle ``c`` for the heads listed there.
+
+        With deterministic routing each head requests the VCs of one output port, so the allocation splits
+        exactly into one independent problem per output port; a head alone at its port takes the first
+        free VC at or after its accept pointer (what iSLIP and the separable allocator both grant then)."""
+        M, V, P = self.M, self.V, self.P
+        PV = P * V
+        s = c & M
+        reqs = self.w_va[s]
+        self.w_va[s] = []
+        iopt = self.iopt
+        grants: list[tuple[int, int]] = []
+        failed: list[int] = []
+        if self.adaptive or self.general:
+            groups: dict = {}
+            for x in reqs:
+                groups.setdefault(x // PV, []).append(x)
+        elif len(reqs) == 1:
+            groups = {0: reqs}
+        else:
+            groups = {}
+            for x in reqs:
+                groups.setdefault(iopt[x][0][0], []).append(x)
+        oown, ocr, ibuf = self.oown, self.ocr, self.ibuf
+        va_g, va_a = self.va_g, self.va_a
+        vct = self.vct
+        inline = self.cfg.vc_alloc_delay_cycles == 1 and not self.cfg.speculative
+        if inline:
+            ist, iov, ipend = self.ist, self.iov, self.ipend
+            sa_next = self.w_sa[(c + 1) & M]
+        for key in (sorted(groups) if len(groups) > 1 else groups):
+            group = groups[key]
+            if len(group) == 1 and len(iopt[group[0]]) == 1 and not self.general:
+                ivc = group[0]
+                _og, lo, hi = iopt[ivc][0]
+                base = ivc - ivc % PV
+                start = base + va_a[ivc]
+                if start < lo or start >= hi:
+                    start = lo
+                need = ibuf[ivc][0][0].size if vct else 0
+                got = -1
+                for o in range(start, hi):
+                    if oown[o] == -1 and ocr[o] >= need:
+                        got = o
+                        break
+                else:
+                    for o in range(lo, start):
+                        if oown[o] == -1 and ocr[o] >= need:
+                            got = o
+                            break
+                if got < 0:
+                    self._va_wait(ivc)
+                    continue
+                va_g[got] = (ivc - base + 1) % PV
+                va_a[ivc] = (got - base + 1) % PV
+                if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle
+                    oown[got] = ivc
+                    iov[ivc] = got
+                    ist[ivc] = _ACTIVE
+                    ibuf[ivc][0][0].hop += 1
+                    if not ipend[ivc]:
+                        ipend[ivc] = 1
+                        sa_next.append(ivc)
+                else:
+                    grants.append((ivc, got))
+                continue
+            self._va_group(group, grants, failed)
+        if self.cfg.vc_alloc_delay_cycles == 1:
+            if grants or failed:
+                self._va_update(c, grants, failed)
+        elif grants or failed:
+            self.w_vaup[(c + self.cfg.vc_alloc_delay_cycles - 1) & M].append((grants, failed))
+
+    def _va_wait(self, ivc: int) -> None:
+        """No VC to request: wait until one of the head's ports frees one."""
+        self.ipend[ivc] = 2
+        for og, _lo, _hi in self.iopt[ivc]:
+            self.pwait[og].append(ivc)
+
+    def _va_group(self, group: list[int], grants: list, failed: list) -> None:
+        """Full allocation among heads that compete (one router, or one output port of it)."""
+        cfg = self.cfg
+        PV = self.P * self.V
+        r = group[0] // PV
+        cand = {}
+        for x in sorted(group):
+            free = self._free_vcs(self.iopt[x], self.ibuf[x][0][0].size)
+            if free:
+                cand[x - r * PV] = [o - r * PV for o in free]
+            else:
+                self._va_wait(x)
+        if not cand:
+            return
+        if cfg.vc_allocator == "islip":
+            match = _islip(cand, self.va_g, self.va_a, PV, PV, cfg.allocator_iterations, r * PV, r * PV)
+        else:
+            match = _separable(cand, self.va_g, self.va_a, PV, PV, r * PV, r * PV)
+        for li in cand:
+            lo = match.get(li)
+            if lo is None:
+                failed.append(li + r * PV)
+            else:
+                grants.append((li + r * PV, lo + r * PV))
+
+    def _va_updates(self, c: int) -> None:
+        """VA results due in cycle ``c`` take effect: winners own their output VC and go to SA (the next
+        cycle; speculative: this one); losers and grants taken meanwhile retry the next cycle."""
+        M = self.M
+        s = c & M
+        for grants, failed in self.w_vaup[s]:
+            self._va_update(c, grants, failed)
+        self.w_vaup[s] = []
+
+    def _va_update(self, c: int, grants, failed) -> None:
+        M = self.M
+        oown, ocr, ist, iov, ipend, ibuf = self.oown, self.ocr, self.ist, self.iov, self.ipend, self.ibuf
+        nxt = self.w_va[(c + 1) & M]
+        spec = self.cfg.speculative
+        for ivc, ovc in grants:
+            if oown[ovc] != -1 or (self.vct and ocr[ovc] < ibuf[ivc][0][0].size):
+                nxt.append(ivc)  # taken meanwhile (VA delay > 1): allocate again
+                continue
+            oown[ovc] = ivc
+            iov[ivc] = ovc
+            ist[ivc] = _ACTIVE
+            pkt = ibuf[ivc][0][0]
+            pkt.hop += 1
+            if not ipend[ivc]:
+                ipend[ivc] = 1
+                if spec:
+                    self.ispec[ivc] = 1
+                    self.w_sa[c & M].append(ivc)
+                else:
+                    self.w_sa[(c + 1) & M].append(ivc)
+        for ivc in failed:
+            nxt.append(ivc)
+
+    def _sa(self, c: int) -> None:
+        """Switch allocation evaluated in cycle ``c``."""
+        M, V, P = self.M, self.V, self.P
+        PV = P * V
+        s = c & M
+        reqs = self.w_sa[s]
+        self.w_sa[s] = []
+        cfg = self.cfg
+        Sd, Td = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
+        ist, iov, ibuf, ipend, ispec = self.ist, self.iov, self.ibuf, self.ipend, self.ispec
+        ocr, o_busy, owait = self.ocr, self.o_busy, self.owait
+        send = c + Sd + Td - 1  # the cycle the flit would leave ST
+        in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
+        general = self.general
+        eligible: list[int] = []
+        for ivc in reqs:
+            if ist[ivc] != _ACTIVE or not ibuf[ivc]:
+                ipend[ivc] = 0
+                continue
+            ovc = iov[ivc]
+            if ocr[ovc] <= 0:
+                owait[ovc] = ivc  # retried when a credit comes back
+                continue
+            og = ovc // V
+            busy = o_busy[og]
+            if busy > send + 1:
+                self.w_sa[(busy - Sd - Td) & M].append(ivc)  # the first cycle the channel allows
+                continue
+            eligible.append(ivc)
+            # a router where two requests share a port (or one is speculative) needs the allocator
+            ig = ivc // V
+            if in_st[ig] == c or out_st[og] == c or ispec[ivc] or general:
+                r_st[ivc // PV] = c
+            in_st[ig] = c
+            out_st[og] = c
+        if not eligible:
+            return
+        sa_g, sa_a, sa_rr = self.sa_g, self.sa_a, self.sa_rr
+        winners: list[int] = []
+        retry: list[int] = []
+        contended: dict[int, list[int]] = {}
+        for ivc in eligible:
+            r = ivc // PV
+            if r_st[r] == c:
+                contended.setdefault(r, []).append(ivc)
+                continue
+            # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
+            ig = ivc // V
+            og = iov[ivc] // V
+            rp = r * P
+            sa_g[og] = (ig - rp + 1) % P
+            sa_a[ig] = (og - rp + 1) % P
+            sa_rr[ig] = (ivc % V + 1) % V
+            winners.append(ivc)
+        for r in sorted(contended):
+            self._sa_router(r, sorted(contended[r]), winners, retry)
+        for ivc in retry:
+            self.w_sa[(c + Sd) & M].append(ivc)
+        if Sd == 1:
+            self._sa_update(c, winners)
+        else:
+            self.w_up[(c + Sd - 1) & M].extend(winners)
+
+    def _sa_router(self, r: int, group: list[int], winners: list[int], retry: list[int]) -> None:
+        """Switch allocation of one router with several requests: per input port and output port the
+        round-robin-next VC, then iSLIP (or separable) over ports; speculative requests take what is left."""
+        V, P = self.V, self.P
+        cfg = self.cfg
+        iov, ispec, sa_rr = self.iov, self.ispec, self.sa_rr
+        rp = r * P
+        chosen: list[int] = []
+        taken_in: set[int] = set()
+        taken_out: set[int] = set()
+        for speculative in (0, 1):
+            best: dict[tuple[int, int], int] = {}
+            for ivc in group:
+                if ispec[ivc] != speculative:
+                    continue
+                ig = ivc // V
+                og = iov[ivc] // V
+                if ig in taken_in or og in taken_out:
+                    continue
+                key = (ig - rp, og - rp)
+                cur = best.get(key)
+                off = sa_rr[ig]
+                if cur is None or (ivc % V - off) % V < (cur % V - off) % V:
+                    best[key] = ivc
+            if not best:
+                continue
+            reqs: dict[int, list[int]] = {}
+            for (li, lo) in sorted(best):
+                reqs.setdefault(li, []).append(lo)
+            if cfg.sw_allocator == "islip":
+                match = _islip(reqs, self.sa_g, self.sa_a, P, P, cfg.allocator_iterations, rp, rp)
+            else:
+                match = _separable(reqs, self.sa_g, self.sa_a, P, P, rp, rp)
+            for li, lo in match.items():
+                ivc = best[(li, lo)]
+                sa_rr[li + rp] = (ivc % V + 1) % V
+                taken_in.add(li + rp)
+                taken_out.add(lo + rp)
+                chosen.append(ivc)
+        chosen_set = set(chosen)
+        winners.extend(chosen)
+        for ivc in group:
+            if ivc not in chosen_set:
+                retry.append(ivc)
+
+    def _sa_updates(self, c: int) -> None:
+        """SA grants of a multi-cycle SA due in cycle ``c``."""
+        s = c & self.M
+        lst = self.w_up[s]
+        self.w_up[s] = []
+        self._sa_update(c, lst)
+
+    def _sa_update(self, c: int, lst: list[int]) -> None:
+        """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
+        cross the switch (ST) and start on their channel, so their arrival downstream is known now."""
+        M, V = self.M, self.V
+        cfg = self.cfg
+        ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
+        ocr, oown, otail, o_busy, o_free = self.ocr, self.oown, self.otail, self.o_busy, self.o_free
+        i_up, o_cret, o_dly, o_shift, o_flits = self.i_up, self.o_cret, self.o_dly, self.o_shift, self.o_flits
+        w_cred, w_arr, w_ej, w_sa, w_va = self.w_cred, self.w_arr, self.w_ej, self.w_sa, self.w_va
+        Rd = cfg.routing_delay_cycles
+        early = self.early
+        PV = self.P * V
+        nxt_sa = w_sa[(c + 1) & M]
+        for ivc in lst:
+            ovc = iov[ivc]
+            if ocr[ovc] <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
+                nxt_sa.append(ivc)
+                continue
+            ispec[ivc] = 0
+            ocr[ovc] -= 1
+            og = ovc // V
+            o_busy[og] = c + o_free[og]
+            o_flits[og] += 1
+            buf = ibuf[ivc]
+            f = buf.popleft()
+            up = i_up[ivc // V]
+            w_cred[(c + o_cret[up]) & M].append(up * V + ivc % V)
+            sh = o_shift[og]
+            if sh is None:
+                w_ej[(c + o_dly[og]) & M].append((ovc, f))
+            else:
+                w_arr[(c + o_dly[og]) & M].append((ovc + sh, f))
+            if f[2]:  # tail: the input VC is done with this packet
+                if early:
+                    oown[ovc] = -1
+                    if self.pwait[og]:
+                        self._wake_port(og, c + 1)
+                else:
+                    otail[ovc] = 1
+                if buf:
+                    ist[ivc] = _VA
+                    self.iopt[ivc] = self._options(ivc // PV, buf[0][0])
+                    ipend[ivc] = 0
+                    w_va[(c + 1 + Rd) & M].append(ivc)
+                else:
+                    ist[ivc] = _IDLE
+                    ipend[ivc] = 0
+            elif buf:
+                nxt_sa.append(ivc)
+            else:
+                ipend[ivc] = 0
+        self.traversals += len(lst)
+
+
+def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:
+    """Each directed link of a package as a channel in router cycles (times rounded up)."""
+    cyc = cycles_to_ticks(1, cfg.clock_ghz)
+
+    def up(t: int) -> int:
+        return -(-t // cyc)
+
+    return {edge: Channel(max(1, up(tm.t_flit)), up(tm.latency), up(tm.credit_latency))
+            for edge, tm in package.timing.items()}
+
+
+class _ChannelStats:
+    """The link server a :class:`snapsim.network.Network` keeps per link direction when the router level
+    carries the messages: flits sent (read from the fabric's output port) and the busy time they took."""
+
+    def __init__(self, timing, power):
+        self.timing = timing
+        self.power = power
+        self.fabric = None
+        self.og = -1
+
+    @property
+    def flits_sent(self) -> int:
+        return self.fabric.o_flits[self.og] if self.fabric is not None else 0
+
+    @property
+    def busy_ticks(self) -> int:
+        return self.flits_sent * self.timing.t_flit
+
+
+class RouterSwitch:
+    """The router level through the network's switch seam: instead of forwarding flits between links
+    (:class:`snapsim.chiplet.switch.IdealSwitch`), it carries whole messages: ``Network.send`` hands a
+    message to :meth:`send`, the chiplets' routers (a :class:`RouterFabric` of the package) move it cycle
+    by cycle on the SimPy clock, and its delivery comes back through ``Network.deliver``.
+
+    A message becomes a packet of the first link's flits, created in the first router cycle that starts at
+    or after its injection tick and that the fabric has not yet evaluated (the fabric evaluates a cycle
+    after every other event of its first tick). Link power states are modelled at the ideal level only."""
+
+    name = "router"
+    carries_messages = True
+
+    def __init__(self) -> None:
+        self.net = None
+        self.fabric: RouterFabric | None = None
+        self._servers: dict[tuple[int, int], _ChannelStats] = {}
+        self._wake = None
+
+    def link_server(self, edge: tuple[int, int], timing, power) -> _ChannelStats:
+        if power.sleeps:
+            raise SnapsimError(f"router level: link {edge[0]}->{edge[1]} has power states (sleep_after_idle_ns); "
+                               "they are modelled at the ideal level only")
+        server = self._servers[edge] = _ChannelStats(timing, power)
+        return server
+
+    def attach(self, net) -> None:
+        self.net = net
+        self.fabric = fab = RouterFabric.from_package(net.package, on_deliver=self._delivered)
+        self.cyc = fab.cycle_ticks()
+        for (a, b), server in self._servers.items():
+            server.fabric = fab
+            server.og = a * fab.P + fab.port_of[a][b]
+        net.env.process(self._run())
+
+    def forward(self, chiplet, arrivals):  # pragma: no cover - the network never asks when messages are carried
+        raise RuntimeError("RouterSwitch carries whole messages")
+
+    def delay(self, chiplet: int) -> int:
+        """Ticks a head flit spends crossing a chiplet's router at zero load (its pipeline depth)."""
+        return router_pipeline_cycles(self.fabric.cfg) * self.cyc
+
+    def send(self, msg) -> None:
+        """A message handed to the network at ``msg.inject_tick``: count its link traffic, queue it."""
+        net, fab = self.net, self.fabric
+        path = msg.path
+        n = msg.n_flits
+        for h, (a, b) in enumerate(zip(path[:-1], path[1:])):
+            link = net.links[(a, b)]
+            link.messages += 1
+            link.payload_bits += msg.payload_bits
+            link.wire_bits += n * link.timing.flit_bits
+            if h > 0:
+                net.transit_bits[a] += n * link.timing.flit_bits
+        created = max(-(-msg.inject_tick // self.cyc), fab.now)
+        fab.inject(Packet(msg.seq, msg.src, msg.dst, n, created, msg))
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def _delivered(self, pkt: Packet) -> None:
+        self.net.deliver(pkt.tag, pkt.arrived * self.cyc)
+
+    def _run(self):
+        env, fab, cyc = self.net.env, self.fabric, self.cyc
+        while True:
+            if fab.idle:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+            c = max(fab.now, -(-int(env.now) // cyc))
+            if c * cyc > env.now:
+                yield env.timeout(c * cyc - env.now)
+            # evaluate cycle c after everything else of its tick (the network's end-of-tick batch included)
+            ev = env.event()
+            ev._ok = True  # a pre-triggered event at a priority below the network's (SimPy has no public API)
+            ev._value = None
+            env.schedule(ev, priority=3, delay=0)
+            yield ev
+            fab.run(c + 1)
+            nxt = fab.next_busy_cycle()
+            if nxt > fab.now:  # only packets created later are left: jump to the first
+                fab.skip_to(nxt)
