@@ -6,6 +6,7 @@ importing the config package.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -36,6 +37,13 @@ def int64_overflow(value: Any) -> int | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def _free_form(model: type, name: str) -> bool:
+    """True for a field typed ``Any`` (alone or inside a container)."""
+    field = model.model_fields.get(name)
+    return field is not None and "Any" in str(field.annotation)
+
+
 class Strict(BaseModel):
     """Base for every config model: frozen, no unknown keys, no coercion of scalars (``"16"`` is not 16,
     ``true`` is not 1, ``16`` is not ``"16"``; an int is a valid float), finite numbers only (``.inf`` and
@@ -46,8 +54,13 @@ class Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _fits_int64(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and "Any" in str(field.annotation):
+        kind = type(value)  # every field of every model passes here: the common cases return at once
+        if kind is int:
+            if -INT64_MAX - 1 <= value <= INT64_MAX:
+                return value
+        elif kind is not list and kind is not tuple and kind is not dict:
+            return value  # a float (finite: allow_inf_nan), text, None, a bool, a nested model (checked itself)
+        if _free_form(cls, info.field_name or ""):
             return value  # a free-form field: whoever reads it checks its values (e.g. sweep axes)
         big = int64_overflow(value)
         if big is not None:
