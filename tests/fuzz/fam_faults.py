@@ -90,7 +90,10 @@ class Faults:
         marker = f"fuzz-fault-{name}-{os.getpid()}-{time.monotonic_ns()}"
         proc = subprocess.Popen([sys.executable, "-m", "snapsim", *_sweep_argv(out, *extra)],
                                 env=_env(SNAPSIM_FAKE_SLEEP_S="0.25", SNAPSIM_FUZZ_CASE=marker),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                # a shell's background job ignores SIGINT and children inherit that (Python then
+                                # installs no handler): give the sweep the default a user's terminal gives it
+                                preexec_fn=_default_sigint)
         problems = []
         deadline = time.monotonic() + 120
         from snapsim.sweep.store import parts_dir
@@ -365,6 +368,10 @@ def _cli(argv: list[str]) -> int:
     from snapsim.cli import main
 
     return main(argv)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _chattr(path: Path, flag: str) -> bool:

@@ -15,6 +15,7 @@ import copy
 import hashlib
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -104,9 +105,11 @@ def judge(path: tuple, value: Any, original: Any, deleted: bool) -> str:
         return "none"  # the rest of the trace is still consistent
     if dotted.startswith("boundaries.N.layout.N") and not deleted:
         return "any" if isinstance(value, str) and value not in ("", "T", "B") else "all"
-    if dotted == "boundaries.N.spike_value" and not deleted:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0 and abs(value) < 1e308
+    if dotted == "boundaries.N.spike_value" and not deleted:  # any finite non-zero number is a graded spike
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0 and math.isfinite(value)
         return "any" if ok else "all"
+    if dotted == "boundaries.N.name" and not deleted:  # a name is text; what it says is the recorder's business
+        return "any" if isinstance(value, str) and value.isprintable() and value.strip() else "all"
     if dotted == "boundaries.N.stats" or (dotted.startswith("boundaries.N.stats.") and deleted):
         return "none" if deleted else ("validate" if isinstance(value, dict) else "all")
     if dotted.startswith("boundaries.N.stats."):
