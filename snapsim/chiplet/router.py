@@ -50,6 +50,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from heapq import heappop, heappush
+from itertools import compress, groupby
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -62,6 +63,7 @@ __all__ = ["Packet", "Channel", "RouterFabric", "RouterSwitch", "zero_load_cycle
 
 _IDLE, _VA, _ACTIVE = 0, 1, 2
 _NIC = -2  # owner mark of an injection VC taken by the NIC
+_FREE = (-1).__eq__  # an output VC's owner mark says it is free
 
 
 class Packet:
@@ -152,7 +154,7 @@ def _islip(reqs: dict[int, list[int]], gptr: list[int], aptr: list[int], n_in: i
     if not reqs:
         return {}
     inputs = sorted(reqs)
-    if all(len(reqs[i]) == 1 for i in inputs):
+    if sum(map(len, reqs.values())) == len(reqs):
         # one output each (typical of switch allocation): every output grants its first requester at or after
         # its pointer, which accepts; later iterations find every requested output taken
         grant: dict[int, int] = {}
@@ -169,9 +171,9 @@ def _islip(reqs: dict[int, list[int]], gptr: list[int], aptr: list[int], n_in: i
                 gptr[o] = ibase + (i - ibase + 1) % n_in
                 aptr[i] = obase + (o - obase + 1) % n_out
         return match
-    first = reqs[inputs[0]]
+    lists = list(reqs.values())
     requesters: dict[int, list[int]] | None = None  # output -> its requesting inputs (None: every input)
-    if any(reqs[i] != first for i in inputs):
+    if lists.count(lists[0]) != len(lists):
         requesters = {}
         for i in inputs:
             for o in reqs[i]:
@@ -330,6 +332,10 @@ class RouterFabric:
         self.nic_last = [-1] * R
         self.nic_ready: set[int] = set()
         self.nic_sleep: list[tuple[int, int]] = []
+        # the VCs in round-robin order after the last one used (-1, none yet, indexes the same order as V - 1)
+        self.nic_rot = [tuple((last + j) % V for j in range(1, V + 1)) for last in range(V)]
+        # cycles from writing a flit to the injection channel to its arrival in the router's input buffer
+        self.nic_dly = [1 + self.o_ser[R * P + t] + self.o_lat[R * P + t] for t in range(R)]
         # per-VC tables for the hot loops (a subscript instead of index arithmetic)
         NI = n_in * V
         up = [self.i_up[ivc // V] for ivc in range(NI)]
@@ -346,10 +352,10 @@ class RouterFabric:
         # a router's channel is never still busy when SA would send on it if no flit takes longer to transfer
         # than SA takes: then neither SA nor its grants need to look at it
         self.chan_waits = max(self.o_ser[:R * P]) > cfg.sw_alloc_delay_cycles
-        # VA contention: the last cycle a head requested this output port (by router: adaptive / general), and
-        # the last cycle more than one did
-        self.va_stamp = [-1] * n_out
-        self.va_multi = [-1] * n_out
+        # VA splits by output port (deterministic routing: iport, the port of the head in each input VC) or by
+        # router (i_router)
+        self.iport = [-1] * NI
+        self.i_router = [ivc // PV for ivc in range(NI)]
         # event wheel
         horizon = (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
                    + cfg.switch_traversal_delay_cycles + max(self.o_ser) + max(self.o_lat) + max(self.o_cret)
@@ -419,7 +425,7 @@ class RouterFabric:
         return out
 
     def _route(self, src: int, dst: int) -> tuple:
-        """Per router of a deterministic route: the options ((out port, first VC, end VC),) of its hop."""
+        """Per router of a deterministic route: (out port, options ((out port, first VC, end VC),)) of its hop."""
         key = (src, dst)
         r = self._routes.get(key)
         if r is None:
@@ -436,16 +442,22 @@ class RouterFabric:
                         cls, dim = 0, d
                     if topo.crosses_dateline(a, b):
                         cls = 1
-                    hops.append(((og, og * V + cls * half, og * V + (cls + 1) * half),))
+                    hops.append((og, ((og, og * V + cls * half, og * V + (cls + 1) * half),)))
                 else:
-                    hops.append(((og, og * V, og * V + V),))
-            hops.append(((dst * P, dst * P * V, dst * P * V + V),))
+                    hops.append((og, ((og, og * V, og * V + V),)))
+            hops.append((dst * P, ((dst * P, dst * P * V, dst * P * V + V),)))
             r = self._routes[key] = tuple(hops)
         return r
 
+    def _route_head(self, ivc: int, pkt: Packet) -> None:
+        """The head of ``pkt`` is at the front of input VC ``ivc``: its routing options there (RC)."""
+        if self.adaptive:
+            self.iopt[ivc] = self._options(ivc // (self.P * self.V), pkt)
+        else:
+            self.iport[ivc], self.iopt[ivc] = next(pkt.route)
+
     def _options(self, r: int, pkt: Packet) -> tuple:
-        if not self.adaptive:
-            return next(pkt.route)
+        """Adaptive routing: the options of every port the routing permits at router ``r``."""
         key = (r, pkt.src, pkt.dst)
         opts = self._adapt.get(key)
         if opts is None:
@@ -503,7 +515,7 @@ class RouterFabric:
         Rd = self.cfg.routing_delay_cycles
         w_cred, w_arr, w_ej, w_va, w_sa, w_up, w_vaup = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
                                                          self.w_up, self.w_vaup)
-        ibuf, ist, ipend, iopt = self.ibuf, self.ist, self.ipend, self.iopt
+        ibuf, ist, ipend, iopt, iport = self.ibuf, self.ist, self.ipend, self.iopt, self.iport
         ocr, oown, otail, owait, owatch, pwait = self.ocr, self.oown, self.otail, self.owait, self.owatch, self.pwait
         vct = self.vct
         delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
@@ -542,10 +554,12 @@ class RouterFabric:
                     buf = ibuf[ivc]
                     buf.append(f)
                     st = ist[ivc]
-                    if st == _IDLE:
+                    if st == _IDLE:  # a head: RC
                         ist[ivc] = _VA
-                        pkt = f[0]
-                        iopt[ivc] = options(ivc // PV, pkt) if adaptive else next(pkt.route)
+                        if adaptive:
+                            iopt[ivc] = options(ivc // PV, f[0])
+                        else:
+                            iport[ivc], iopt[ivc] = next(f[0].route)
                         va_at.append(ivc)
                     elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
                         ipend[ivc] = 1
@@ -605,12 +619,16 @@ class RouterFabric:
         ready, sleep = self.nic_ready, self.nic_sleep
         while sleep and sleep[0][0] <= c:
             ready.add(heappop(sleep)[1])
-        M, V = self.M, self.V
-        ocr, oown, o_busy, o_ser = self.ocr, self.oown, self.o_busy, self.o_ser
-        nic_q, nic_k, nic_vc = self.nic_q, self.nic_k, self.nic_vc
-        R, P = self.n, self.P
+        V = self.V
+        ocr, oown, o_busy, o_ser, o_flits, v_next = self.ocr, self.oown, self.o_busy, self.o_ser, self.o_flits, \
+            self.v_next
+        nic_q, nic_k, nic_vc, nic_last, nic_rot = self.nic_q, self.nic_k, self.nic_vc, self.nic_last, self.nic_rot
+        og0 = self.n * self.P  # the NICs' output ports follow the routers'
+        nd1 = self.cfg.nic_delay_cycles - 1
+        need = 1
+        written = 0
         for t in sorted(ready):
-            og = R * P + t
+            og = og0 + t
             if o_busy[og] > c + 1:
                 continue
             q = nic_q[t]
@@ -618,23 +636,21 @@ class RouterFabric:
             vc = nic_vc[t]
             if vc < 0:  # a head
                 base = og * V
-                last = self.nic_last[t]
-                need = pkt.size if self.vct else 1
-                for j in range(1, V + 1):
-                    v = (last + j) % V
+                if self.vct:
+                    need = pkt.size
+                for v in nic_rot[nic_last[t]]:
                     if oown[base + v] == -1 and ocr[base + v] >= need:
                         vc = v
                         break
-                if vc < 0:
+                else:
                     continue
                 oown[base + vc] = _NIC
-                nic_vc[t] = vc
-                self.nic_last[t] = vc
+                nic_vc[t] = nic_last[t] = vc
             ovc = og * V + vc
             if ocr[ovc] <= 0:
                 continue
             ocr[ovc] -= 1
-            self.inflight += 1
+            written += 1
             k = nic_k[t]
             tail = k == pkt.size - 1
             if k == 0:
@@ -650,18 +666,25 @@ class RouterFabric:
                 q.popleft()
                 if not q:
                     ready.discard(t)
-                elif q[0].created + self.cfg.nic_delay_cycles - 1 > c:  # the next packet is not ready yet
-                    ready.discard(t)
-                    heappush(sleep, (q[0].created + self.cfg.nic_delay_cycles - 1, t))
+                else:
+                    nxt_ready = q[0].created + nd1
+                    if nxt_ready > c:  # the next packet is not ready yet
+                        ready.discard(t)
+                        heappush(sleep, (nxt_ready, t))
             else:
                 nic_k[t] = k + 1
-            self.o_flits[og] += 1
-            self.w_arr[(c + 1 + o_ser[og] + self.o_lat[og]) & M].append((t * P * V + vc, (pkt, k, tail)))
+            o_flits[og] += 1
+            self.w_arr[(c + self.nic_dly[t]) & self.M].append((v_next[ovc], (pkt, k, tail)))
+        self.inflight += written
 
     def _free_vcs(self, opts: tuple, size: int) -> list[int]:
+        """The free output VCs of ``opts`` (with virtual cut-through: with room for ``size`` flits)."""
         oown, ocr = self.oown, self.ocr
         if self.vct:
             return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1 and ocr[o] >= size]
+        if len(opts) == 1:
+            _og, lo, hi = opts[0]
+            return list(compress(range(lo, hi), map(_FREE, oown[lo:hi])))
         return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1]
 
     def _first_free(self, start: int, lo: int, hi: int, need: int) -> int:
@@ -692,19 +715,9 @@ class RouterFabric:
         iopt = self.iopt
         general = self.general
         by_router = self.adaptive or general
-        # mark the ports (routers) requested more than once this cycle; order the requests by port (router)
-        stamp, multi = self.va_stamp, self.va_multi
-        for x in reqs:
-            key = x // PV if by_router else iopt[x][0][0]
-            if stamp[key] == c:
-                multi[key] = c
-            else:
-                stamp[key] = c
+        key_of = (self.i_router if by_router else self.iport).__getitem__
         if len(reqs) > 1:
-            if by_router:
-                reqs.sort()
-            else:
-                reqs.sort(key=iopt.__getitem__)  # options ((port, first VC, end VC),): by port
+            reqs.sort(key=key_of)
         oown, ibuf = self.oown, self.ibuf
         ist, iov, ipend = self.ist, self.iov, self.ipend
         va_g, va_a, after_pv = self.va_g, self.va_a, self.after_pv
@@ -713,17 +726,18 @@ class RouterFabric:
         sa_next = self.w_sa[(c + 1) & M]
         grants: list[tuple[int, int]] = []
         failed: list[int] = []
-        group: list[int] = []  # the heads of one contended port (router): adjacent in the sorted requests
-        gkey = -1
-        for ivc in reqs:
+        nxt = next
+        for _key, same in groupby(reqs, key_of):
+            ivc = nxt(same)
+            other = nxt(same, None)
+            if other is not None:  # a contended port (router): its heads go through the allocator together
+                group = [ivc, other]
+                group.extend(same)
+                self._va_group(group, grants, failed)
+                continue
             opts = iopt[ivc]
-            key = ivc // PV if by_router else opts[0][0]
-            if multi[key] == c or by_router and (general or len(opts) > 1):
-                if key != gkey:
-                    if group:
-                        self._va_group(group, grants, failed)
-                    group, gkey = [], key
-                group.append(ivc)
+            if by_router and (general or len(opts) > 1):
+                self._va_group([ivc], grants, failed)
                 continue
             _og, lo, hi = opts[0]
             start = va_a[ivc]
@@ -738,17 +752,15 @@ class RouterFabric:
                     continue
             va_g[got] = after_pv[ivc]
             va_a[ivc] = after_pv[got]
-            if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle
+            if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle (a
+                # head in VA has no SA bid pending without speculation)
                 oown[got] = ivc
                 iov[ivc] = got
                 ist[ivc] = _ACTIVE
-                if not ipend[ivc]:
-                    ipend[ivc] = 1
-                    sa_next.append(ivc)
+                ipend[ivc] = 1
+                sa_next.append(ivc)
             else:
                 grants.append((ivc, got))
-        if group:
-            self._va_group(group, grants, failed)
         if self.cfg.vc_alloc_delay_cycles == 1:
             if grants or failed:
                 self._va_update(c, grants, failed)
@@ -837,7 +849,7 @@ class RouterFabric:
         self.w_sa[s] = []
         cfg = self.cfg
         Sd, Td = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
-        ist, iov, ibuf, ipend, ispec = self.ist, self.iov, self.ibuf, self.ipend, self.ispec
+        iov, ispec = self.iov, self.ispec
         ocr, o_busy, owait, owatch = self.ocr, self.o_busy, self.owait, self.owatch
         free_by = c + Sd + Td  # the flit would start on its channel in this cycle: the channel must be free
         chan_waits = self.chan_waits
@@ -845,10 +857,9 @@ class RouterFabric:
         general = self.general
         any_spec = general or cfg.speculative
         eligible: list[int] = []
+        # every request is live: an input VC bids only while it owns an output VC and holds a flit, and has at
+        # most one bid or grant pending (ipend), which only its own grant ends
         for ivc in reqs:
-            if ist[ivc] != _ACTIVE or not ibuf[ivc]:
-                ipend[ivc] = 0
-                continue
             ovc = iov[ivc]
             if ocr[ovc] <= 0:
                 owait[ovc] = ivc  # retried when a credit comes back
@@ -869,28 +880,23 @@ class RouterFabric:
             out_st[og] = c
         if not eligible:
             return
-        sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
-        winners = self.w_up[(c + Sd - 1) & M]
-        contended: dict[int, list[int]] = {}
-        for ivc in eligible:
-            r = ivc // PV
-            if r_st[r] == c:
-                contended.setdefault(r, []).append(ivc)
-                continue
-            # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
-            ig = ivc // V
-            og = iov[ivc] // V
-            sa_g[og] = after_p[ig]
-            sa_a[ig] = after_p[og]
-            sa_rr[ig] = after_v[ivc]
-            winners.append(ivc)
+        # the winners' flits go in this order: the uncontended routers' (in request order), then the contended
+        # routers' (in router order); the contended routers' losers bid again Sd cycles later, before the
+        # flits that won this cycle and have more to send (nxt)
+        nxt: list[int] = []
+        contended = self._send(c, eligible, True, nxt)
         if contended:
+            chosen: list[int] = []
             retry: list[int] = []
             for r in sorted(contended):
-                self._sa_router(r, sorted(contended[r]), winners, retry)
-            later = self.w_sa[(c + Sd) & M]
-            for ivc in retry:
-                later.append(ivc)
+                self._sa_router(r, sorted(contended[r]), chosen, retry)
+            self.w_sa[(c + Sd) & M].extend(retry)
+            if Sd == 1:
+                self._send(c, chosen, False, nxt)
+            else:
+                self.w_up[(c + Sd - 1) & M].extend(chosen)
+        if nxt:
+            self.w_sa[(c + 1) & M].extend(nxt)
 
     def _sa_router(self, r: int, group: list[int], winners: list[int], retry: list[int]) -> None:
         """Switch allocation of one router with several requests: per input port and output port the
@@ -902,14 +908,15 @@ class RouterFabric:
         chosen: list[int] = []
         taken_in: set[int] = set()
         taken_out: set[int] = set()
-        for speculative in ((0, 1) if cfg.speculative else (0,)):
+        spec = cfg.speculative
+        for speculative in ((0, 1) if spec else (0,)):
             best: dict[tuple[int, int], int] = {}
             for ivc in group:
-                if ispec[ivc] != speculative:
+                if spec and ispec[ivc] != speculative:
                     continue
                 ig = ivc // V
                 og = iov[ivc] // V
-                if ig in taken_in or og in taken_out:
+                if spec and (ig in taken_in or og in taken_out):
                     continue
                 key = (ig, og)
                 cur = best.get(key)
@@ -939,33 +946,59 @@ class RouterFabric:
                 retry.append(ivc)
 
     def _sa_update(self, c: int) -> None:
-        """SA grants due in cycle ``c`` take effect: flits leave their buffers and send their credits back; they
-        cross the switch (ST) and start on their channel, so their arrival downstream is known now."""
-        M, V = self.M, self.V
-        s = c & M
+        """The grants of a multi-cycle SA due in cycle ``c`` take effect."""
+        s = c & self.M
         lst = self.w_up[s]
         self.w_up[s] = []
-        spec = self.cfg.speculative
+        self._send(c, lst, False, self.w_sa[(c + 1) & self.M])
+
+    def _send(self, c: int, lst: list[int], evaluate: bool, nxt: list[int]) -> dict[int, list[int]]:
+        """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
+        cross the switch (ST) and start on their channel, so their arrival downstream is known now. Input VCs
+        with more flits of the packet bid again the next cycle (appended to ``nxt``).
+
+        With ``evaluate``, ``lst`` are the requests found eligible by this cycle's SA: those of a router with
+        contention (its requests share a port) are returned by router; the others win (their router's
+        pointers move) and, with a 1-cycle SA, take effect now, else join the grants due ``Sd - 1`` later."""
+        M, V, P = self.M, self.V, self.P
+        PV = P * V
+        Sd = self.cfg.sw_alloc_delay_cycles
+        spec, late = self.cfg.speculative, Sd > 1
+        contended: dict[int, list[int]] = {}
+        r_st = self.r_stamp
+        sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
+        later = self.w_up[(c + Sd - 1) & M]
         ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
         ocr, oown, otail, owatch, o_busy, o_free = self.ocr, self.oown, self.otail, self.owatch, self.o_busy, self.o_free
         i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
-        w_cred, w_arr, w_ej, w_va = self.w_cred, self.w_arr, self.w_ej, self.w_va
+        w_ej, w_va = self.w_ej, self.w_va
         early, chan_waits = self.early, self.chan_waits
-        PV = self.P * V
-        nxt_sa = self.w_sa[(c + 1) & M]
         # the wheel slots of the cycles ahead, as far as a credit or a flit can take
-        cred_at = [w_cred[(c + d) & M] for d in range(self.cret_span)]
-        arr_at = [w_arr[(c + d) & M] for d in range(self.dly_span)]
+        cred_at = [self.w_cred[(c + d) & M] for d in range(self.cret_span)]
+        arr_at = [self.w_arr[(c + d) & M] for d in range(self.dly_span)]
+        pwait = self.pwait
         for ivc in lst:
             ovc = iov[ivc]
-            cr = ocr[ovc]
-            if cr <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
-                nxt_sa.append(ivc)
+            og = ovc // V
+            if evaluate:
+                r = ivc // PV
+                if r_st[r] == c:
+                    contended.setdefault(r, []).append(ivc)
+                    continue
+                # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
+                ig = ivc // V
+                sa_g[og] = after_p[ig]
+                sa_a[ig] = after_p[og]
+                sa_rr[ig] = after_v[ivc]
+                if late:
+                    later.append(ivc)
+                    continue
+            elif late and ocr[ovc] <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
+                nxt.append(ivc)
                 continue
-            ocr[ovc] = cr - 1
+            ocr[ovc] -= 1
             if spec:
                 ispec[ivc] = 0
-            og = ovc // V
             if chan_waits:
                 o_busy[og] = c + o_free[og]
             o_flits[og] += 1
@@ -980,24 +1013,29 @@ class RouterFabric:
             if f[2]:  # tail: the input VC is done with this packet
                 if early:
                     oown[ovc] = -1
-                    if self.pwait[og]:
+                    if pwait[og]:
                         self._wake_port(og, c + 1)
                 else:
                     otail[ovc] = owatch[ovc] = 1
                 if buf:
                     ist[ivc] = _VA
-                    self.iopt[ivc] = self._options(ivc // PV, buf[0][0])
+                    self._route_head(ivc, buf[0][0])
                     ipend[ivc] = 0
                     w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
                 else:
                     ist[ivc] = _IDLE
                     ipend[ivc] = 0
             elif buf:
-                nxt_sa.append(ivc)
+                nxt.append(ivc)
             else:
                 ipend[ivc] = 0
-        self.traversals += len(lst)
-
+        # router flit-hops: the grants sent now (a due grant that found its credit spent counts as well, as it
+        # always has)
+        if not evaluate:
+            self.traversals += len(lst)
+        elif not late:
+            self.traversals += len(lst) - sum(len(g) for g in contended.values())
+        return contended
 
 def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:
     """Each directed link of a package as a channel in router cycles (times rounded up)."""
