@@ -49,9 +49,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from itertools import compress, groupby
-from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from ..config.hardware import RouterConfig
@@ -726,10 +726,9 @@ class RouterFabric:
         sa_next = self.w_sa[(c + 1) & M]
         grants: list[tuple[int, int]] = []
         failed: list[int] = []
-        nxt = next
         for _key, same in groupby(reqs, key_of):
-            ivc = nxt(same)
-            other = nxt(same, None)
+            ivc = next(same)
+            other = next(same, None)
             if other is not None:  # a contended port (router): its heads go through the allocator together
                 group = [ivc, other]
                 group.extend(same)
@@ -840,8 +839,9 @@ class RouterFabric:
             nxt.append(ivc)
 
     def _sa(self, c: int) -> None:
-        """Switch allocation evaluated in cycle ``c``: the winners join the grants due in cycle ``c + Sd - 1``
-        (those of routers without contention in request order, then the contended routers' in router order)."""
+        """Switch allocation evaluated in cycle ``c``; its grants take effect in cycle ``c + Sd - 1`` (at once with
+        a 1-cycle SA): those of routers without contention in request order, then the contended routers' in
+        router order."""
         M, V, P = self.M, self.V, self.P
         PV = P * V
         s = c & M
