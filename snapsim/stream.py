@@ -26,11 +26,17 @@ them one event at a time:
 
 The closed loop (``injection: closed``, ``max_in_flight = K``) feeds inference ``i + K`` in when
 inference ``i`` leaves, so the stream is not feed-forward across inferences. It is solved chunk by
-chunk: the injection ticks of a chunk are guessed, the chunk is computed vectorised, and the guess is
-corrected until it is a fixed point. The correction is a Newton step of the max-plus system: each done
-tick is traced back through the queueing to the injection that decides it (its source), and moves with
-it. Every pass makes at least ``K`` more inferences exact; chunks that settle quickly grow, and a chunk
-that does not settle in a few passes keeps its exact prefix.
+chunk: the injection ticks of a chunk are guessed (the first chunk with a one-server model: zero-load
+latency, bottleneck spacing; later ones one cycle after inference ``i - K``), the chunk is computed
+vectorised, and the guess is corrected until it is a fixed point. The correction is a Newton step of
+the max-plus system: each done tick is traced back through the queueing to the injection that decides
+it (its source), and moves with it. Every pass makes at least ``K`` more inferences exact; chunks that
+settle quickly grow, and a chunk that does not settle within a few passes' work keeps its exact prefix.
+Only the first pass of a chunk is a full one: it records every decision's margin (:class:`_Tape`), and
+a corrected guess is evaluated from the first stage whose decisions it can change, the earlier stages'
+ticks and states moving with their sources. When the loop binds, the inferences reach the slowest
+partition about one service time apart and it queues by ties and near ties (several Newton steps),
+while every other stage keeps wide margins: those steps evaluate the slowest partition alone.
 
 The result is identical to the event engine's (latencies to the tick, counts, link busy / asleep /
 wakes, energy): :func:`run` builds it with the same :func:`snapsim.engine.assemble_result`. The engine
@@ -41,7 +47,7 @@ then runs the event engine and records why in the result (``engine``, ``engine_r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import MutableMapping
 
 import numpy as np
@@ -57,8 +63,9 @@ __all__ = ["unsupported", "run", "solve", "solve_key", "Solution", "route_delive
 
 NEG = -(2**62)  # "never": below every tick, with room to add any run's ticks without overflow
 WAKE_PASSES = 8  # wake-decision passes before a slice of messages is split in two
-LOOP_PASSES = 6  # closed-loop passes before a chunk keeps only its exact prefix
-_CHUNK0 = 128  # closed-loop chunk after the first K inferences (it doubles while chunks settle quickly)
+LOOP_PASSES = 6  # closed-loop work (in full passes' worth of stages) before a chunk keeps its exact prefix
+_CHUNK0 = 128  # the first closed-loop chunk (it doubles while chunks settle quickly) ...
+_CHUNK_MAX = 4096  # ... up to this: a chunk's first pass keeps every stage's arrays (_Tape), ~4 per stage
 
 
 # ------------------------------------------------------------------------------------ applicability
@@ -87,26 +94,30 @@ def unsupported(plan: Plan, fidelity: str = "fast", probe=None) -> str | None:
 # ------------------------------------------------------------------------------------------ kernels
 
 
-def lindley(ready: np.ndarray, service, free: int) -> tuple[np.ndarray, np.ndarray]:
+def lindley(ready: np.ndarray, service, free: int, ramp: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A FIFO server over a stream of jobs: ``end_i = max(ready_i, end_{i-1}) + service_i`` with
-    ``end_{-1} = free``. Returns the end ticks and, per job, whether it waited for the previous one."""
-    n = len(ready)
+    ``end_{-1} = free``. Returns the end ticks and, per job, whether it waited for the previous one.
+
+    With ``before_i`` the service of the jobs before ``i`` and ``through_i = before_i + service_i``,
+    ``end_i = through_i + m_i`` where ``m_i = max(free, x_0, .., x_i)`` and ``x_j = ready_j - before_j``;
+    job ``i`` waited iff ``x_i < m_i`` (its start was set by an earlier job or ``free``). ``ramp``:
+    ``(before, through)`` of a constant ``service`` over ``len(ready)`` jobs, if already at hand
+    (:func:`_ramp`)."""
     if isinstance(service, (int, np.integer)):
-        s_prev = np.arange(0, n * service, service, dtype=np.int64) if service else np.zeros(n, dtype=np.int64)
-        x = ready - s_prev
-        np.maximum.accumulate(x, out=x)
-        np.maximum(x, free, out=x)
-        x += s_prev
-        x += service
-        ends = x
+        before, through = ramp if ramp is not None else _ramp(int(service), len(ready))
     else:
-        total = np.cumsum(service, dtype=np.int64)
-        ends = np.maximum(np.maximum.accumulate(ready - (total - service)), free) + total
-    waited = np.empty(n, dtype=bool)
-    if n:
-        waited[0] = ready[0] < free
-        np.less(ready[1:], ends[:-1], out=waited[1:])
-    return ends, waited
+        through = np.cumsum(service, dtype=np.int64)
+        before = through - service
+    x = ready - before
+    m = np.maximum.accumulate(x)
+    np.maximum(m, free, out=m)
+    return m + through, x < m
+
+
+def _ramp(service: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(before, through)`` of :func:`lindley` for ``n`` jobs of ``service`` ticks each."""
+    before = np.arange(n, dtype=np.int64) * service
+    return before, before + service
 
 
 def link_starts(ready: np.ndarray, t: int, free: int) -> np.ndarray:
@@ -223,11 +234,21 @@ class _Hop:
             G = eff + nt
             for a, c in fast:
                 G = np.maximum(G, a + (n - 1) * c + t)
-            T = np.cumsum(nt)
-            free = np.maximum(np.maximum.accumulate(G - T), st.free) + T
-            prev_free = np.concatenate(([st.free], free[:-1]))
+            T = nt.cumsum()
+            free = np.maximum.accumulate(G - T)
+            np.maximum(free, st.free, out=free)
+            free += T
+            prev_free = np.empty_like(free)
+            prev_free[0] = st.free
+            prev_free[1:] = free[:-1]
             first = np.maximum(eff, prev_free)
-            out = _Out(head, free, prev_free + nt > G, aps=[(first, t)] + fast)
+            queued = (G - nt if fast else eff) - prev_free  # < 0: the message waited for the previous one
+            # With one progression and no wake, `queued` is the only decision here that depends on ticks (the
+            # other maxima above compare terms of one progression). `first` decides too, but only the next
+            # hop reads it: alike when `fast` is empty (G - nt = eff), and else that hop gets several
+            # progressions, which it does not track.
+            margins = [queued] if len(value) == 1 and wake is None else None
+            out = _Out(head, free, queued < 0, aps=[(first, t)] + fast, margins=margins)
             return _HopState(int(free[-1])), out
         r = value
         lo = self.offsets[k0]
@@ -280,12 +301,15 @@ class _Hop:
 class _Out:
     """What a hop did to a slice of messages: head ready ticks, the lanes' free tick after each message,
     whether that free tick was set by the previous message (``waited``: it queued) rather than by the
-    message's own arrival, and the flit starts (message-level or per flit)."""
+    message's own arrival, and the flit starts (message-level or per flit). ``margins``, when the hop can
+    tell, are per decision and message the signed difference of the two ticks it compared (see
+    :class:`_Tape`); ``None``: not tracked (flit level, wake decisions, several ready progressions)."""
 
-    __slots__ = ("head", "free", "waited", "aps", "starts")
+    __slots__ = ("head", "free", "waited", "aps", "starts", "margins")
 
-    def __init__(self, head, free, waited, aps=None, starts=None):
+    def __init__(self, head, free, waited, aps=None, starts=None, margins=None):
         self.head, self.free, self.waited, self.aps, self.starts = head, free, waited, aps, starts
+        self.margins = margins
 
     def join(self, other: "_Out") -> "_Out":
         cat = np.concatenate
@@ -330,17 +354,21 @@ class _Route:
             self.hops.append(h)
             prev_n, prev_flit = n, h.flit
 
-    def run(self, states: list[_HopState], k0: int, k1: int, send: np.ndarray, source: np.ndarray):
+    def run(self, states: list[_HopState], k0: int, k1: int, send: np.ndarray, source: np.ndarray,
+            seen: list | None = None):
         """Deliver messages ``[k0, k1)`` sent at ``send``: (delivery ticks, their sources, new states).
 
         ``source[k]`` is the inference whose injection decides message k's send tick (see
-        :func:`_propagate`); the delivery's source follows the queueing at every hop."""
+        :func:`_propagate`); the delivery's source follows the queueing at every hop. ``seen``, if given,
+        receives per hop its decision margins (:attr:`_Out.margins`) and the source of its last message."""
         ready = ("ap", [(send, 0)])
         new = []
         for h, hop in enumerate(self.hops):
             st, out = hop.serve(states[h], k0, k1, ready)
             new.append(st)
             source = _propagate(source, out.waited)
+            if seen is not None:
+                seen.append((out.margins, int(source[-1])))
             if h + 1 < len(self.hops):
                 ready = hop.forward(out, k0, k1, self.hops[h + 1])
         return out.free + hop.L, source, new
@@ -349,7 +377,7 @@ class _Route:
 def _propagate(source: np.ndarray, waited: np.ndarray) -> np.ndarray:
     """Sources of a FIFO server's outputs: a job that did not wait ends as its input decides; one that
     waited ends as the last job before it that did not wait (-1: the server's state before the slice)."""
-    if not waited.any():
+    if not np.count_nonzero(waited):  # (the ndarray.any wrapper costs more than the count)
         return source
     last = np.arange(len(waited))
     last[waited] = -1
@@ -389,8 +417,10 @@ class _Pipeline:
         self.routes = [_Route(bp, b.reshape(-1)) for bp, b in zip(plan.boundaries, bits)]
         if self.mode == "snap":
             self.enc = [bp.encoder_pipeline_ticks + bp.timesteps * bp.encoder_step_ticks for bp in plan.boundaries]
-            self.send_offsets = [np.array([bp.encoder_pipeline_ticks + stop * bp.encoder_step_ticks
-                                           for _a, stop in bp.windows], dtype=np.int64) for bp in plan.boundaries]
+            # each send window's message leaves this long after the encoder's end (negative: before it)
+            self.send_lag = [np.array([bp.encoder_pipeline_ticks + stop * bp.encoder_step_ticks - enc
+                                       for _a, stop in bp.windows], dtype=np.int64)
+                             for bp, enc in zip(plan.boundaries, self.enc)]
             self.dec = [bp.decoder_ticks for bp in plan.boundaries]
         if self.mode == "snn":
             self.T = plan.steps
@@ -402,70 +432,215 @@ class _Pipeline:
                 for m, (a, stop) in enumerate(bp.windows):
                     w[a:stop] = m
                 self.window_of.append(w)
+        self._ramps: dict[tuple[int, int], tuple] = {}  # lindley's ramps by (service, jobs), read only
+
+    def _fifo(self, ready: np.ndarray, service: int, free: int) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`lindley` with constant ``service``, its ramp computed once per chunk length."""
+        key = (service, len(ready))
+        ramp = self._ramps.get(key)
+        if ramp is None:
+            ramp = self._ramps[key] = _ramp(service, len(ready))
+        return lindley(ready, service, free, ramp)
 
     def initial(self) -> dict:
         B = len(self.routes)
         return {"compute": [0] * self.P, "encoder": [0] * B, "decoder": [0] * B,
                 "hops": [[_HopState() for _h in r.hops] for r in self.routes]}
 
-    def run(self, a: int, b: int, inject: np.ndarray, st: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+    def run(self, a: int, b: int, inject: np.ndarray, st: dict, tape: "_Tape | None" = None,
+            start: int = 0, entry: tuple | None = None) -> tuple[np.ndarray, np.ndarray, dict | None]:
         """Done ticks of inferences ``[a, b)`` injected at ``inject``, the source of each (the inference,
         counted from ``a``, whose injection decides it through the queueing; -1: the state before ``a``),
-        and the servers' states after them."""
+        and the servers' states after them.
+
+        ``tape``: record each stage's input, decisions and states (:class:`_Tape`). ``start``, ``entry``:
+        evaluate only stages ``start..`` fed ``entry`` (ready ticks and sources at stage ``start``'s
+        input, from :meth:`_Tape.entry_for`); the states of earlier stages are then left as in ``st``
+        (:meth:`_Tape.states` completes them)."""
         new = {"compute": list(st["compute"]), "encoder": list(st["encoder"]), "decoder": list(st["decoder"]),
                "hops": list(st["hops"])}
         if self.mode == "snn":
-            return self._run_snn(a, b, inject, new)
-        t = inject
-        src = np.arange(b - a)
-        for p in range(self.P):
-            end, w = lindley(t, self.service[p], new["compute"][p])
+            done, src = self._run_snn(a, b, inject, new, tape, start, entry)
+        else:
+            done, src = self._run_flow(a, b, inject, new, tape, start, entry)
+        if tape is not None:
+            tape.after = new
+        return done, src, new
+
+    def _run_flow(self, a: int, b: int, inject: np.ndarray, new: dict, tape, start: int, entry):
+        """ann and snap: one compute job per inference and partition."""
+        t, src = (inject, np.arange(b - a)) if start == 0 else entry
+        for p in range(start, self.P):
+            if tape is not None:
+                tape.enter(p, t, src)
+            end, w = self._fifo(t, self.service[p], new["compute"][p])
             src = _propagate(src, w)
+            if tape is not None:
+                tape.fifo(p, "compute", t, end, new["compute"][p], src)
             new["compute"][p] = int(end[-1])
             if p == self.P - 1:
-                return end, src, new
+                break
             M, route = self.M[p], self.routes[p]
             if self.mode == "ann":
                 send = end
             else:  # snap: the encoder, then one message per send window as soon as it is encoded
-                enc_end, w = lindley(end, self.enc[p], new["encoder"][p])
+                enc_end, w = self._fifo(end, self.enc[p], new["encoder"][p])
                 src = _propagate(src, w)
+                if tape is not None:
+                    tape.fifo(p, "encoder", end, enc_end, new["encoder"][p], src)
                 new["encoder"][p] = int(enc_end[-1])
-                send = ((enc_end - self.enc[p])[:, None] + self.send_offsets[p][None, :]).reshape(-1)
-            deliver, msrc, new["hops"][p] = route.run(st["hops"][p], a * M, b * M, send, np.repeat(src, M))
+                send = np.add.outer(enc_end, self.send_lag[p]).reshape(-1)
+            deliver, msrc, new["hops"][p] = route.run(new["hops"][p], a * M, b * M, send, src.repeat(M),
+                                                      None if tape is None else tape.hops[p])
             if self.mode == "ann":
                 t, src = deliver, msrc
             else:  # the decoder starts when the inference's last message has arrived (FIFO: the last one)
-                t, w = lindley(deliver[M - 1 :: M], self.dec[p], new["decoder"][p])
+                arrived = deliver[M - 1 :: M]
+                t, w = self._fifo(arrived, self.dec[p], new["decoder"][p])
                 src = _propagate(msrc[M - 1 :: M], w)
+                if tape is not None:
+                    tape.fifo(p, "decoder", arrived, t, new["decoder"][p], src)
                 new["decoder"][p] = int(t[-1])
-        raise AssertionError("unreachable")  # pragma: no cover
+        if tape is not None:
+            tape.enter(self.P, end, src)
+        return end, src
 
-    def _run_snn(self, a: int, b: int, inject: np.ndarray, new: dict):
+    def _run_snn(self, a: int, b: int, inject: np.ndarray, new: dict, tape, start: int, entry):
+        """snn: one compute job per inference, timestep and partition."""
         T, n = self.T, b - a
-        ready = np.repeat(inject, T)  # job (inference, timestep)
-        src = np.repeat(np.arange(n), T)
-        for p in range(self.P):
-            end, w = lindley(ready, self.service[p], new["compute"][p])
+        if start == 0:
+            ready, src = np.repeat(inject, T), np.repeat(np.arange(n), T)  # job (inference, timestep)
+        else:
+            ready, src = entry
+        for p in range(start, self.P):
+            if tape is not None:
+                tape.enter(p, ready, src)
+            end, w = self._fifo(ready, self.service[p], new["compute"][p])
             src = _propagate(src, w)
+            if tape is not None:
+                tape.fifo(p, "compute", ready, end, new["compute"][p], src)
             new["compute"][p] = int(end[-1])
             if p == self.P - 1:
-                return end[T - 1 :: T], src[T - 1 :: T], new
+                break
             M = self.M[p]
             last = self.last_step[p]
             send = end.reshape(n, T)[:, last].reshape(-1)
             deliver, msrc, new["hops"][p] = self.routes[p].run(new["hops"][p], a * M, b * M, send,
-                                                               src.reshape(n, T)[:, last].reshape(-1))
+                                                               src.reshape(n, T)[:, last].reshape(-1),
+                                                               None if tape is None else tape.hops[p])
             ready = deliver.reshape(n, M)[:, self.window_of[p]].reshape(-1)
             src = msrc.reshape(n, M)[:, self.window_of[p]].reshape(-1)
-        raise AssertionError("unreachable")  # pragma: no cover
+        done, src = end[T - 1 :: T], src[T - 1 :: T]
+        if tape is not None:
+            tape.enter(self.P, done, src)
+        return done, src
+
+
+class _Tape:
+    """A full evaluation of a closed-loop chunk, kept so that later guesses of its injections are evaluated
+    only from the first stage whose decisions they can change.
+
+    Every decision the pipeline takes (whether a job queues behind the previous one at a FIFO server or a
+    link direction) compares two ticks, and while no decision changes, every tick is the injection of its
+    source (the inference whose injection decides it, see :func:`_propagate`) plus a constant. Moving
+    the injections by ``delta`` therefore moves each compared tick by ``delta`` at its source (0 for the
+    state before the chunk), and a comparison whose margin (the absolute difference of its two ticks)
+    exceeds the spread ``max(delta, 0) - min(delta, 0)`` keeps its outcome; a tie (margin 0) never counts
+    as kept. Ticks of inferences before the first moved one do not move at all (sources never come from
+    later inferences). By induction along the pipeline: if every decision of stages ``< X`` about the
+    inferences from the first moved one on has a margin above the spread, those stages decide alike,
+    their sources stay, and every tick they produce moves by ``delta`` at its source: stage ``X``'s input
+    (:meth:`entry_for`) and their servers' states after the chunk (:meth:`states`) follow without
+    evaluating them. Decisions the tape does not track (flit-level or waking links,
+    :attr:`_Out.margins`) make their stage always evaluated again.
+    """
+
+    def __init__(self, stages: int, inject: np.ndarray):
+        self.inject = inject.copy()  # the injections of the recorded evaluation
+        self.entries: list = [None] * (stages + 1)  # stage p's input (ready ticks, sources); [stages]: done
+        self.fifos: list[list] = [[] for _ in range(stages)]  # per stage: (kind, ready, ends, free, last source)
+        self.hops: list[list] = [[] for _ in range(stages)]  # per stage: (margins or None, last source) per hop
+        self.after: dict = {}  # the servers' states after the chunk (set by _Pipeline.run)
+        self._slack = None
+
+    def enter(self, p: int, ready: np.ndarray, src: np.ndarray) -> None:
+        self.entries[p] = (ready, src)
+
+    def fifo(self, p: int, kind: str, ready: np.ndarray, ends: np.ndarray, free: int, src: np.ndarray) -> None:
+        """Stage ``p``'s FIFO server ``kind``: its decisions (``ready_i`` against ``end_{i-1}``, measured only
+        if needed) and the source of its state after the chunk (its last job's end)."""
+        self.fifos[p].append((kind, ready, ends, free, int(src[-1])))
+
+    def first_stage(self, inject: np.ndarray) -> tuple[int, np.ndarray]:
+        """The first stage to evaluate for injections ``inject`` (the stage count: none, the done ticks
+        move with their sources), and the injections' move since the recorded evaluation."""
+        delta = inject - self.inject
+        moved = np.flatnonzero(delta)
+        stages = len(self.fifos)
+        if not len(moved):
+            return stages, delta
+        spread = max(int(delta.max()), 0) - min(int(delta.min()), 0)
+        kept = self._slack_from()[:, moved[0]] > spread
+        return (stages if kept.all() else int(np.argmin(kept))), delta
+
+    def entry_for(self, p: int, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stage ``p``'s input after the injections moved by ``delta`` (stages before ``p`` deciding alike)."""
+        ready, src = self.entries[p]
+        return ready + np.append(delta, 0)[src], src  # source -1 (the state before the chunk) indexes the 0
+
+    def states(self, p: int, delta: np.ndarray, later: dict) -> dict:
+        """The servers' states after the chunk: stages before ``p`` (deciding alike) from the recorded ones,
+        each moved by ``delta`` at its source; ``later`` gives the states of stages ``p..``."""
+        moved = np.append(delta, 0)  # source -1: the state before the chunk, which does not move
+        new = {kind: list(v) for kind, v in later.items()}
+        for q in range(p):
+            for kind, _ready, _ends, _free, last in self.fifos[q]:
+                new[kind][q] = self.after[kind][q] + int(moved[last])
+            if self.hops[q]:  # only the lanes' free tick moves (a tracked hop keeps no flit history)
+                new["hops"][q] = [replace(h, free=h.free + int(moved[last]))
+                                  for h, (_m, last) in zip(self.after["hops"][q], self.hops[q])]
+        return new
+
+    def _slack_from(self) -> np.ndarray:
+        """``[stage, i]``: the smallest margin of the stage's decisions about inferences ``i..`` of the chunk
+        (0 for a stage with decisions the tape does not track)."""
+        if self._slack is None:
+            n, stages = len(self.inject), len(self.fifos)
+            rows = np.full((stages, n), np.iinfo(np.int64).max, dtype=np.int64)
+            fifos = [(p, f) for p, found in enumerate(self.fifos) for f in found]  # jobs alike: one array
+            ends = np.array([f[2] for _p, f in fifos])
+            prev = np.empty_like(ends)  # each job's decision: ready_i against end_{i-1} (end_{-1} = free)
+            prev[:, 0] = [f[3] for _p, f in fifos]
+            prev[:, 1:] = ends[:, :-1]
+            groups = [([p for p, _f in fifos], np.array([f[1] for _p, f in fifos]) - prev)]
+            untracked, by_length = [], {}
+            for p, hops in enumerate(self.hops):
+                for margins, _last in hops:
+                    if margins is None:
+                        untracked.append(p)
+                    for m in margins or ():
+                        by_length.setdefault(len(m), []).append((p, m))
+            groups += [([p for p, _m in g], np.array([m for _p, m in g])) for g in by_length.values()]
+            for at, signed in groups:  # `at`: each row's stage, non-decreasing
+                per_job = np.abs(signed).reshape(len(at), n, -1)
+                margin = per_job[:, :, 0]
+                for j in range(1, per_job.shape[2]):  # the jobs of one inference (messages, timesteps)
+                    margin = np.minimum(margin, per_job[:, :, j])
+                present, first = np.unique(at, return_index=True)
+                rows[present] = np.minimum(rows[present], np.minimum.reduceat(margin, first, axis=0))
+            rows[untracked] = 0
+            self._slack = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1]
+        return self._slack
 
 
 # ------------------------------------------------------------------------------------------ injection
 
 
-def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np.ndarray, np.ndarray, dict, int]:
-    """Injection and done ticks of every inference, and the final server states; also the passes made."""
+def _solve(pipe: _Pipeline, plan: Plan, seed: int, latency: int,
+           spacing: int) -> tuple[np.ndarray, np.ndarray, dict, int]:
+    """Injection and done ticks of every inference, and the final server states; also the evaluations
+    made (full or from a later stage). ``latency``, ``spacing``: the zero-load latency and bottleneck
+    service of an inference (ticks), for the closed loop's first guess."""
     s = plan.workload.stream
     N = s.inferences
     if s.injection != "closed":
@@ -481,43 +656,75 @@ def _solve(pipe: _Pipeline, plan: Plan, seed: int, cycle_guess: int) -> tuple[np
         done, _w, st = pipe.run(0, N, inject, pipe.initial())
         return inject, done, st, 1
     K = min(s.max_in_flight, N)
+    P = pipe.P
+    budget = LOOP_PASSES * P  # stages a chunk may evaluate before it keeps only its exact prefix
     inject = np.zeros(N, dtype=np.int64)
     done = np.zeros(N, dtype=np.int64)
     st = pipe.initial()
-    a, width, passes = 0, K, 0  # the first K start together at tick 0: a chunk of their own, exact at once
-    lat = max(1, cycle_guess)
+    a, width, passes = 0, max(K, _CHUNK0), 0  # the first K start together at tick 0 (exact guesses)
+    lat = latency
     while a < N:
         b = min(N, a + width)
-        width = max(width, _CHUNK0 // 2, K)
         g = inject[a:b]
         k = min(b, a + K) - a
         if a >= K:  # exact: inference i - K is done (the first K start at 0)
             g[:k] = done[a - K : a - K + k]
-        j = np.arange(k, b - a)
-        g[k:] = g[j % K] + (j // K) * lat  # guess: one cycle after inference i - K
-        for attempt in range(1, LOOP_PASSES + 1):
+        if a:  # one cycle after inference i - K, as long as the last inference took
+            j = np.arange(k, b - a)
+            g[k:] = g[j % K] + (j // K) * lat
+        else:
+            _first_guess(g, K, latency, spacing)
+        L = max(0, b - a - K)  # guessed injections in this chunk (the first K are exact)
+        tape, work = None, 0
+        while True:
             passes += 1
-            d, source, st_new = pipe.run(a, b, g, st)
-            L = max(0, b - a - K)  # guessed injections in this chunk (the first K are exact)
+            X, delta = (0, None) if tape is None else tape.first_stage(g)
+            if X == 0:  # a full evaluation, recorded
+                tape = _Tape(P, g)
+                d, source, st_new = pipe.run(a, b, g, st, tape=tape)
+            elif X == P:  # no stage decides otherwise: the done ticks move with their sources
+                (d, source), later = tape.entry_for(P, delta), st
+            else:  # from the first stage whose decisions the moved guesses can change
+                d, source, later = pipe.run(a, b, g, st, start=X, entry=tape.entry_for(X, delta))
+            work += max(1, P - X)
             c = d[:L] - g[K:]  # how far each guess is from the done tick it must equal
-            if not c.any():
+            if not np.count_nonzero(c):
+                if X:  # the states of stages before X follow their sources
+                    st_new = tape.states(X, delta, later)
+                break
+            if work >= budget:  # keep the exact prefix: up to the first guess that was off, at least K
+                b = a + K + int(np.flatnonzero(c)[0])
+                g = g[: b - a]
+                d, _w, st_new = pipe.run(a, b, g, st)
+                passes += 1
+                width = max(K, width // 2)
                 break
             g[K:] += _newton(c, source[:L], K)
-        else:  # keep the exact prefix: up to the first guess that was off, at least K inferences
-            b = a + K + int(np.flatnonzero(c)[0])
-            g = g[: b - a]
-            d, _w, st_new = pipe.run(a, b, g, st)
-            width = max(K, width // 2)
-            attempt = LOOP_PASSES
         done[a:b] = d
         inject[a:b] = g
         if b - a > K:
             lat = int(d[-1] - g[-1]) if b < N else lat
         st = st_new
         a = b
-        if attempt <= 3:  # settled quickly: try a chunk twice as long
-            width *= 2
+        if work <= 3 * P:  # settled quickly: try a chunk twice as long
+            width = min(2 * width, _CHUNK_MAX)
     return inject, done, st, passes
+
+
+def _first_guess(g: np.ndarray, K: int, latency: int, spacing: int) -> None:
+    """Guess the injections ``g[K:]`` of the first chunk (the first ``K`` enter at 0) with a one-server
+    model of the pipeline: inference ``i`` is done at ``max(g_i + latency, done_{i-1} + spacing)``
+    (zero-load latency, bottleneck spacing) and inference ``i + K`` enters then."""
+    out = g.tolist()
+    done: list[int] = []
+    prev = None
+    for i in range(len(out)):
+        if i >= K:
+            out[i] = done[i - K]
+        x = out[i] + latency
+        prev = x if prev is None or x > prev + spacing else prev + spacing
+        done.append(prev)
+    g[K:] = out[K:]
 
 
 def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
@@ -526,20 +733,18 @@ def _newton(c: np.ndarray, source: np.ndarray, K: int) -> np.ndarray:
     g_i``. Moving the injection of ``j = source_{i-K}`` (the inference whose injection decides
     ``done_{i-K}`` through the queueing) moves ``done_{i-K}`` alike, so the max-plus Newton step is
     ``delta_i = c_i + delta_j`` (0 when ``j`` is exact or -1): a sum along the chain of sources, taken by
-    pointer jumping."""
+    pointer jumping. The chain steps back at least ``K`` inferences at a time, so it has at most
+    ``(L + K) // K`` links and that many jumps' ``bit_length`` doublings reach its end."""
     L = len(c)
-    D = np.zeros(L + K, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
-    D[K:] = c
-    P = np.full(L + K, -1, dtype=np.int64)
-    P[K:] = np.where(source >= 0, source, -1)
-    while True:
-        has = P >= 0
-        if not has.any():
-            break
-        Ps = np.where(has, P, 0)
-        D = D + np.where(has, D[Ps], 0)
-        P = np.where(has, P[Ps], -1)
-    return D[K:]
+    root = L + K  # an exact node of its own: D 0, pointing at itself; exact guesses and -1 point at it
+    D = np.zeros(L + K + 1, dtype=np.int64)  # index K + x is guess x + K of the chunk; 0..K-1 are exact
+    D[K:root] = c
+    P = np.full(L + K + 1, root, dtype=np.int64)
+    P[K:root] = np.where(source >= 0, source, root)
+    for _ in range(max(1, (root // K).bit_length())):
+        D += D[P]
+        P = P[P]
+    return D[K:root]
 
 
 # ------------------------------------------------------------------------------------------ the result
@@ -571,7 +776,8 @@ class FlitFailure(Exception):
 class Solution:
     """A solved stream: injection and done ticks of every inference, the pipeline (flits per message per
     hop), the servers' and links' final states, each boundary's spikes, the analytical bounds, and the
-    passes the solver made. Reusable by every run whose plan times alike (see :func:`solve_key`)."""
+    pipeline evaluations the solver made (full or from a later stage). Reusable by every run whose plan
+    times alike (see :func:`solve_key`)."""
 
     inject_tick: np.ndarray
     done_tick: np.ndarray
@@ -618,10 +824,8 @@ def solve(plan: Plan, payload, seed: int = 0) -> Solution:
     bits, spikes = _tables(plan, payload)
     pipe = _Pipeline(plan, bits)
     bounds = pipeline_bounds(plan, payload)
-    s = plan.workload.stream
-    cycle = max(bounds["zero_load_latency_ns"], min(s.max_in_flight, plan.inferences)
-                * bounds["bottleneck_ns_per_inf"]) * 1000.0  # a guess of one closed-loop cycle, in ticks
-    inject, done, st, passes = _solve(pipe, plan, seed, int(cycle))
+    inject, done, st, passes = _solve(pipe, plan, seed, max(1, round(bounds["zero_load_latency_ns"] * 1000)),
+                                      max(1, round(bounds["bottleneck_ns_per_inf"] * 1000)))
     return Solution(inject, done, pipe, st, spikes, bounds, passes, payload)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snapsim.chiplet import Memory
 from snapsim.config import load_hardware, load_workload
@@ -90,3 +92,15 @@ def test_exactly_one_partition_rule(tmp_path):
 
     with pytest.raises(ValueError, match="exactly one of count, after or capacity"):
         PartitionSpec.model_validate({"count": 2, "capacity": {"max_count": 4}})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 50), st.floats(0, 50, allow_nan=False)), min_size=1, max_size=40),
+       st.floats(0, 200, allow_nan=False))
+def test_the_one_limit_greedy_takes_the_general_greedys_cuts(costs, limit):
+    """The greedy split runs one limit (what the bisection of balanced_cuts calls) on a plain running sum:
+    the same cuts as the general loop (here given the same limit twice), zero costs and single items over
+    the limit included."""
+    from snapsim.partition import _greedy
+
+    assert _greedy([(costs, limit)], len(costs)) == _greedy([(costs, limit), (costs, limit)], len(costs))

@@ -298,3 +298,20 @@ def test_ok_rows_after_a_failed_row_keep_their_metrics(tmp_path):
         store.append(rows)
     df = load_results(out)
     assert df.loc[df["point_hash"] == "b", "latency_ns_p50"].item() == 12.5
+
+
+def test_column_order_does_not_depend_on_which_part_was_written_first(tmp_path):
+    """Points carry different metric keys (a trace axis adds trace_* columns); the table's columns come in
+    the order of the rows, not of the parts, so workers finishing in another order give the same table."""
+    rows = [{"point_index": i, "point_hash": h, "status": "ok", **extra}
+            for i, (h, extra) in enumerate([("a", {"x": 1.0}), ("b", {"x": 2.0, "trace_acc": 0.9}),
+                                            ("c", {"x": 3.0, "trace_loss": 0.1})])]
+    tables = []
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        out = tmp_path / f"r{''.join(map(str, order))}.parquet"
+        with ResultStore(out) as store:
+            for k in order:
+                store.append([rows[k]])
+            tables.append(store.consolidate({r["point_hash"]: r["point_index"] for r in rows}))
+    for t in tables[1:]:
+        pd.testing.assert_frame_equal(t, tables[0])

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -48,11 +49,19 @@ def parts_dir(out: str | Path) -> Path:
 
 
 def _order_columns(df: pd.DataFrame, middle_first: Iterable[str] = ()) -> pd.DataFrame:
+    """Lead columns, then ``middle_first``, then the others, then the tail columns. The others come in the
+    order of the first row that has a value for them (ties by name), so the order depends on the
+    rows, not on which part (worker, chunk) happened to be written first."""
     cols = list(df.columns)
     lead = [c for c in LEAD_COLUMNS if c in cols]
     tail = [c for c in TAIL_COLUMNS if c in cols]
     mid_first = [c for c in middle_first if c in cols and c not in lead and c not in tail]
     rest = [c for c in cols if c not in lead and c not in tail and c not in mid_first]
+    if rest and len(df):
+        present = df[rest].notna().to_numpy()
+        first = np.where(present.any(axis=0), present.argmax(axis=0), len(df))
+        order = sorted(range(len(rest)), key=lambda j: (first[j], rest[j]))
+        rest = [rest[j] for j in order]
     return df[lead + mid_first + rest + tail]
 
 
