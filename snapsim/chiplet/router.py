@@ -51,7 +51,7 @@ from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 from heapq import heappop, heappush
-from itertools import compress, groupby
+from itertools import compress
 from typing import Callable, Mapping, Sequence
 
 from ..config.hardware import RouterConfig
@@ -352,10 +352,14 @@ class RouterFabric:
         # a router's channel is never still busy when SA would send on it if no flit takes longer to transfer
         # than SA takes: then neither SA nor its grants need to look at it
         self.chan_waits = max(self.o_ser[:R * P]) > cfg.sw_alloc_delay_cycles
+        # the usual switch allocation: 1 cycle, no speculation, no channel to wait for (see _sa_plain)
+        self.sa_plain = cfg.sw_alloc_delay_cycles == 1 and not cfg.speculative and not self.chan_waits
         # VA splits by output port (deterministic routing: iport, the port of the head in each input VC) or by
         # router (i_router)
         self.iport = [-1] * NI
         self.i_router = [ivc // PV for ivc in range(NI)]
+        # the port of each VC (input or output): a subscript allocates no int, unlike ivc // V
+        self.v_port = [x // V for x in range(n_out * V)]
         # event wheel
         horizon = (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
                    + cfg.switch_traversal_delay_cycles + max(self.o_ser) + max(self.o_lat) + max(self.o_cret)
@@ -364,7 +368,8 @@ class RouterFabric:
         while W < horizon:
             W *= 2
         self.W, self.M = W, W - 1
-        self.cret_span, self.dly_span = max(self.i_cret) + 1, max(self.o_dly) + 1
+        self.v_cret = [self.o_cret[og] for og in range(n_out) for _v in range(V)]  # per output VC
+        self.cret_span, self.dly_span = max(self.o_cret) + 1, max(self.o_dly) + 1
         self.w_cred = [[] for _ in range(W)]
         self.w_arr = [[] for _ in range(W)]
         self.w_ej = [[] for _ in range(W)]
@@ -381,6 +386,7 @@ class RouterFabric:
         self.traversals = 0
         self.o_flits = [0] * n_out
         self._routes: dict[tuple[int, int], tuple] = {}
+        self._route_of: list[tuple | None] = [None] * (R * R)  # the same, by src * n + dst
         self._adapt: dict[tuple[int, int, int], tuple] = {}
         self.adaptive = topology.adaptive
         # False: the shortcuts for uncontended requests (a lone head at an output port, requests sharing no
@@ -446,7 +452,7 @@ class RouterFabric:
                 else:
                     hops.append((og, ((og, og * V, og * V + V),)))
             hops.append((dst * P, ((dst * P, dst * P * V, dst * P * V + V),)))
-            r = self._routes[key] = tuple(hops)
+            r = self._routes[key] = self._route_of[src * self.n + dst] = tuple(hops)
         return r
 
     def _route_head(self, ivc: int, pkt: Packet) -> None:
@@ -475,15 +481,30 @@ class RouterFabric:
 
     def inject(self, pkt: Packet) -> None:
         """Queue ``pkt`` at its source NIC; its head can be written ``nic_delay_cycles - 1`` after ``created``."""
-        if pkt.created < self.now:
-            raise ValueError(f"packet created in cycle {pkt.created}, before the fabric's cycle {self.now}")
-        if not self.adaptive:
-            pkt.route = iter(self._route(pkt.src, pkt.dst))
-        q = self.nic_q[pkt.src]
-        q.append(pkt)
-        if len(q) == 1:  # the NIC was idle: it wakes when this packet is ready
-            heappush(self.nic_sleep, (pkt.created + self.cfg.nic_delay_cycles - 1, pkt.src))
-        self.pending += pkt.size
+        self.inject_all((pkt,))
+
+    def inject_all(self, pkts: Sequence[Packet]) -> None:
+        """:meth:`inject` each of ``pkts`` in order."""
+        now, n = self.now, self.n
+        nd1 = self.cfg.nic_delay_cycles - 1
+        nic_q, sleep, routes = self.nic_q, self.nic_sleep, self._route_of
+        adaptive = self.adaptive
+        flits = 0
+        for pkt in pkts:
+            created, src = pkt.created, pkt.src
+            if created < now:
+                raise ValueError(f"packet created in cycle {created}, before the fabric's cycle {now}")
+            if not adaptive:
+                rt = routes[src * n + pkt.dst]
+                if rt is None:
+                    rt = self._route(src, pkt.dst)
+                pkt.route = rt  # iterated from the NIC on (an iterator only while the packet travels)
+            q = nic_q[src]
+            q.append(pkt)
+            if len(q) == 1:  # the NIC was idle: it wakes when this packet is ready
+                heappush(sleep, (created + nd1, src))
+            flits += pkt.size
+        self.pending += flits
 
     @property
     def idle(self) -> bool:
@@ -519,9 +540,10 @@ class RouterFabric:
         ocr, oown, otail, owait, owatch, pwait = self.ocr, self.oown, self.otail, self.owait, self.owatch, self.pwait
         vct = self.vct
         delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
-        o_cret = self.o_cret
+        v_cret, cret_span = self.v_cret, self.cret_span
         nic_ready, nic_sleep = self.nic_ready, self.nic_sleep
         options, adaptive = self._options, self.adaptive
+        next_hop = next
         c = self.now
         while c < until:
             s = c & M
@@ -550,28 +572,39 @@ class RouterFabric:
             if lst:
                 va_at = w_va[(c + Rd) & M]
                 sa_now = w_sa[s]
-                for ivc, f in lst:
-                    buf = ibuf[ivc]
-                    buf.append(f)
-                    st = ist[ivc]
-                    if st == _IDLE:  # a head: RC
-                        ist[ivc] = _VA
-                        if adaptive:
+                if adaptive:
+                    for ivc, f in lst:
+                        buf = ibuf[ivc]
+                        buf.append(f)
+                        st = ist[ivc]
+                        if st == _IDLE:  # a head: RC
+                            ist[ivc] = _VA
                             iopt[ivc] = options(ivc // PV, f[0])
-                        else:
-                            iport[ivc], iopt[ivc] = next(f[0].route)
-                        va_at.append(ivc)
-                    elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
-                        ipend[ivc] = 1
-                        sa_now.append(ivc)
+                            va_at.append(ivc)
+                        elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                            ipend[ivc] = 1
+                            sa_now.append(ivc)
+                else:  # the same, the route's next hop taken as RC
+                    for ivc, f in lst:
+                        buf = ibuf[ivc]
+                        buf.append(f)
+                        st = ist[ivc]
+                        if st == _IDLE:
+                            ist[ivc] = _VA
+                            iport[ivc], iopt[ivc] = next_hop(f[0].route)
+                            va_at.append(ivc)
+                        elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                            ipend[ivc] = 1
+                            sa_now.append(ivc)
                 lst.clear()
             # 3. flits arriving at NICs
             lst = w_ej[s]
             if lst:
                 self.pending -= len(lst)
                 self.inflight -= len(lst)
+                cred_at = [w_cred[(c + d) & M] for d in range(cret_span)]
                 for ovc, f in lst:
-                    w_cred[(c + o_cret[ovc // V]) & M].append(ovc)
+                    cred_at[v_cret[ovc]].append(ovc)
                     pkt = f[0]
                     flits_ejected[pkt.dst] += 1
                     if f[2]:
@@ -619,24 +652,26 @@ class RouterFabric:
         ready, sleep = self.nic_ready, self.nic_sleep
         while sleep and sleep[0][0] <= c:
             ready.add(heappop(sleep)[1])
-        V = self.V
+        V, M = self.V, self.M
         ocr, oown, o_busy, o_ser, o_flits, v_next = self.ocr, self.oown, self.o_busy, self.o_ser, self.o_flits, \
             self.v_next
         nic_q, nic_k, nic_vc, nic_last, nic_rot = self.nic_q, self.nic_k, self.nic_vc, self.nic_last, self.nic_rot
+        nic_dly, w_arr, vct, early, adaptive = self.nic_dly, self.w_arr, self.vct, self.early, self.adaptive
         og0 = self.n * self.P  # the NICs' output ports follow the routers'
         nd1 = self.cfg.nic_delay_cycles - 1
+        c1 = c + 1
         need = 1
         written = 0
         for t in sorted(ready):
             og = og0 + t
-            if o_busy[og] > c + 1:
+            if o_busy[og] > c1:
                 continue
             q = nic_q[t]
             pkt = q[0]
             vc = nic_vc[t]
             if vc < 0:  # a head
                 base = og * V
-                if self.vct:
+                if vct:
                     need = pkt.size
                 for v in nic_rot[nic_last[t]]:
                     if oown[base + v] == -1 and ocr[base + v] >= need:
@@ -652,13 +687,16 @@ class RouterFabric:
             ocr[ovc] -= 1
             written += 1
             k = nic_k[t]
-            tail = k == pkt.size - 1
             if k == 0:
                 pkt.injected = c
-            o_busy[og] = c + 1 + o_ser[og]
-            if tail:
+                if not adaptive:
+                    pkt.route = iter(pkt.route)
+            o_busy[og] = c1 + o_ser[og]
+            o_flits[og] += 1
+            if k == pkt.size - 1:  # the tail
+                w_arr[(c + nic_dly[t]) & M].append((v_next[ovc], (pkt, k, True)))
                 nic_vc[t] = -1
-                if self.early:
+                if early:
                     oown[ovc] = -1
                 else:
                     self.otail[ovc] = self.owatch[ovc] = 1
@@ -672,9 +710,8 @@ class RouterFabric:
                         ready.discard(t)
                         heappush(sleep, (nxt_ready, t))
             else:
+                w_arr[(c + nic_dly[t]) & M].append((v_next[ovc], (pkt, k, False)))
                 nic_k[t] = k + 1
-            o_flits[og] += 1
-            self.w_arr[(c + self.nic_dly[t]) & self.M].append((v_next[ovc], (pkt, k, tail)))
         self.inflight += written
 
     def _free_vcs(self, opts: tuple, size: int) -> list[int]:
@@ -708,7 +745,7 @@ class RouterFabric:
         pointer (what iSLIP and the separable allocator both grant then) and, with a 1-cycle VA and no
         speculation, owns it at once; the heads of a contended port go through the full allocator, whose grants
         take effect after the lone heads'."""
-        M, PV = self.M, self.P * self.V
+        M = self.M
         s = c & M
         reqs = self.w_va[s]
         self.w_va[s] = []
@@ -716,8 +753,6 @@ class RouterFabric:
         general = self.general
         by_router = self.adaptive or general
         key_of = (self.i_router if by_router else self.iport).__getitem__
-        if len(reqs) > 1:
-            reqs.sort(key=key_of)
         oown, ibuf = self.oown, self.ibuf
         ist, iov, ipend = self.ist, self.iov, self.ipend
         va_g, va_a, after_pv = self.va_g, self.va_a, self.after_pv
@@ -726,13 +761,25 @@ class RouterFabric:
         sa_next = self.w_sa[(c + 1) & M]
         grants: list[tuple[int, int]] = []
         failed: list[int] = []
-        for _key, same in groupby(reqs, key_of):
-            ivc = next(same)
-            other = next(same, None)
-            if other is not None:  # a contended port (router): its heads go through the allocator together
-                group = [ivc, other]
-                group.extend(same)
-                self._va_group(group, grants, failed)
+        # requests sorted by port (router); a run of equal keys is a contended port (router)
+        if len(reqs) > 1:
+            reqs.sort(key=key_of)
+            keys = list(map(key_of, reqs))
+            keys.append(-1)
+            nexts = iter(keys)
+            next(nexts)
+        else:
+            keys, nexts = (-1,), (-2,)
+        group = None
+        for ivc, k, kn in zip(reqs, keys, nexts):
+            if group is not None:  # in a run of one port's (router's) heads
+                group.append(ivc)
+                if k != kn:
+                    self._va_group(group, grants, failed)
+                    group = None
+                continue
+            if k == kn:
+                group = [ivc]
                 continue
             opts = iopt[ivc]
             if by_router and (general or len(opts) > 1):
@@ -842,6 +889,9 @@ class RouterFabric:
         """Switch allocation evaluated in cycle ``c``; its grants take effect in cycle ``c + Sd - 1`` (at once with
         a 1-cycle SA): those of routers without contention in request order, then the contended routers' in
         router order."""
+        if self.sa_plain:
+            self._sa_plain(c)
+            return
         M, V, P = self.M, self.V, self.P
         PV = P * V
         s = c & M
@@ -856,6 +906,7 @@ class RouterFabric:
         in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
         general = self.general
         any_spec = general or cfg.speculative
+        v_port, i_router = self.v_port, self.i_router
         eligible: list[int] = []
         # every request is live: an input VC bids only while it owns an output VC and holds a flit, and has at
         # most one bid or grant pending (ipend), which only its own grant ends
@@ -865,7 +916,7 @@ class RouterFabric:
                 owait[ovc] = ivc  # retried when a credit comes back
                 owatch[ovc] = 1
                 continue
-            og = ovc // V
+            og = v_port[ovc]
             if chan_waits:
                 busy = o_busy[og]
                 if busy > free_by:
@@ -873,9 +924,9 @@ class RouterFabric:
                     continue
             eligible.append(ivc)
             # a router where two requests share a port (or one is speculative) needs the allocator
-            ig = ivc // V
+            ig = v_port[ivc]
             if in_st[ig] == c or out_st[og] == c or any_spec and (general or ispec[ivc]):
-                r_st[ivc // PV] = c
+                r_st[i_router[ivc]] = c
             in_st[ig] = c
             out_st[og] = c
         if not eligible:
@@ -885,6 +936,13 @@ class RouterFabric:
         # flits that won this cycle and have more to send (nxt)
         nxt: list[int] = []
         contended = self._send(c, eligible, True, nxt)
+        self._sa_done(c, contended, nxt)
+
+    def _sa_done(self, c: int, contended: dict[int, list[int]], nxt: list[int]) -> None:
+        """The end of the SA of cycle ``c``, once the uncontended grants are sent: the contended routers'
+        allocation (their grants sent now with a 1-cycle SA, their losers bid again ``Sd`` later), then ``nxt``
+        (input VCs with more flits to send) bid the next cycle."""
+        M, Sd = self.M, self.cfg.sw_alloc_delay_cycles
         if contended:
             chosen: list[int] = []
             retry: list[int] = []
@@ -951,6 +1009,90 @@ class RouterFabric:
         lst = self.w_up[s]
         self.w_up[s] = []
         self._send(c, lst, False, self.w_sa[(c + 1) & self.M])
+
+    def _sa_plain(self, c: int) -> None:
+        """:meth:`_sa` in the usual case (``sa_plain``: a 1-cycle SA, no speculation, channels never busy when SA
+        sends): the same steps, and those of :meth:`_send` for the uncontended grants, without the cases that
+        cannot arise."""
+        M = self.M
+        s = c & M
+        reqs = self.w_sa[s]
+        self.w_sa[s] = []
+        ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
+        ocr, oown, otail, owait, owatch = self.ocr, self.oown, self.otail, self.owait, self.owatch
+        in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
+        v_port, i_router = self.v_port, self.i_router
+        eligible: list[int] = []
+        # pass 1: the live requests (see _sa), and the routers where two of them share a port
+        for ivc in reqs:
+            ovc = iov[ivc]
+            if ocr[ovc] <= 0:
+                owait[ovc] = ivc  # retried when a credit comes back
+                owatch[ovc] = 1
+                continue
+            eligible.append(ivc)
+            og = v_port[ovc]
+            ig = v_port[ivc]
+            if in_st[ig] == c or out_st[og] == c:
+                r_st[i_router[ivc]] = c
+            in_st[ig] = c
+            out_st[og] = c
+        if not eligible:
+            return
+        # pass 2: the uncontended requests win (their router's pointers move) and are sent now, in request order
+        nxt: list[int] = []
+        contended: dict[int, list[int]] = {}
+        sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
+        i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
+        w_cred, w_arr, w_ej, early, pwait = self.w_cred, self.w_arr, self.w_ej, self.early, self.pwait
+        cred_at = [w_cred[(c + d) & M] for d in range(self.cret_span)]
+        arr_at = [w_arr[(c + d) & M] for d in range(self.dly_span)]
+        ej_at = [w_ej[(c + d) & M] for d in range(self.dly_span)]
+        for ivc in eligible:
+            r = i_router[ivc]
+            if r_st[r] == c:
+                if r in contended:
+                    contended[r].append(ivc)
+                else:
+                    contended[r] = [ivc]
+                continue
+            ovc = iov[ivc]
+            og = v_port[ovc]
+            ig = v_port[ivc]
+            sa_g[og] = after_p[ig]
+            sa_a[ig] = after_p[og]
+            sa_rr[ig] = after_v[ivc]
+            ocr[ovc] -= 1
+            o_flits[og] += 1
+            buf = ibuf[ivc]
+            f = buf.popleft()
+            cred_at[i_cret[ivc]].append(i_cred[ivc])
+            down = v_next[ovc]
+            if down < 0:
+                ej_at[o_dly[og]].append((ovc, f))
+            else:
+                arr_at[o_dly[og]].append((down, f))
+            if f[2]:  # tail: the input VC is done with this packet
+                if early:
+                    oown[ovc] = -1
+                    if pwait[og]:
+                        self._wake_port(og, c + 1)
+                else:
+                    otail[ovc] = owatch[ovc] = 1
+                if buf:
+                    ist[ivc] = _VA
+                    self._route_head(ivc, buf[0][0])
+                    ipend[ivc] = 0
+                    self.w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
+                else:
+                    ist[ivc] = _IDLE
+                    ipend[ivc] = 0
+            elif buf:
+                nxt.append(ivc)
+            else:
+                ipend[ivc] = 0
+        self.traversals += len(eligible) - sum(map(len, contended.values()))  # router flit-hops: the grants sent
+        self._sa_done(c, contended, nxt)
 
     def _send(self, c: int, lst: list[int], evaluate: bool, nxt: list[int]) -> dict[int, list[int]]:
         """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
