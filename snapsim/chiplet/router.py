@@ -71,7 +71,8 @@ class Packet:
 
     ``injected`` (head written to the injection channel) and ``arrived`` (tail ejected) are filled in by
     the fabric; ``tag`` is the caller's (a network message, a measurement flag). With deterministic routing
-    ``route`` iterates over the options of each router on the path, taken as the head reaches it."""
+    ``route`` holds the options of each router on the path (an iterator over them once the head has left the
+    NIC, taken as the head reaches each router)."""
 
     __slots__ = ("id", "src", "dst", "size", "created", "injected", "arrived", "route", "tag")
 
@@ -128,6 +129,12 @@ def zero_load_cycles(cfg: RouterConfig, channels: Sequence[Channel], flits: int)
     return best
 
 
+def _ahead(wheel: list[list], c: int, span: int) -> list[list]:
+    """The slots of ``wheel`` (a power-of-two ring of per-cycle lists) for cycles ``c .. c + span - 1``."""
+    M = len(wheel) - 1
+    return [wheel[(c + d) & M] for d in range(span)]
+
+
 def _first_from(items: list[int], start: int) -> int:
     """The first of the sorted ``items`` at or after ``start``, cyclically."""
     k = bisect_left(items, start)
@@ -180,7 +187,32 @@ def _islip(reqs: dict[int, list[int]], gptr: list[int], aptr: list[int], n_in: i
                 requesters.setdefault(o, []).append(i)
     inmatch: dict[int, int] = {}
     outmatch: set[int] = set()
-    for it in range(iters):
+    first = 0
+    if requesters is None:
+        # every input requests the same outputs (the heads of one port in VC allocation). First iteration: output o
+        # grants the first input at or after gptr[o], so input i is granted by the outputs whose pointer lies after
+        # the input before it (cyclically) and at or before i; it accepts the first of them from aptr[i], skipping
+        # the outputs accepted earlier in the iteration (only their pointers have moved)
+        outs = lists[0]
+        prev = inputs[-1]
+        for i in inputs:
+            k = bisect_left(outs, aptr[i])
+            wrap = prev >= i  # the first input (or the only one): its interval wraps around
+            for o in (outs[k:] + outs[:k]) if k else outs:
+                if o in outmatch:
+                    continue
+                g = gptr[o]
+                if (g <= i or g > prev) if wrap else (prev < g <= i):
+                    inmatch[i] = o
+                    outmatch.add(o)
+                    gptr[o] = ibase + (i - ibase + 1) % n_in
+                    aptr[i] = obase + (o - obase + 1) % n_out
+                    break
+            prev = i
+        if not inmatch:
+            return inmatch
+        first = 1
+    for it in range(first, iters):
         matched = set(inmatch)  # inputs matched when the iteration starts: outputs no longer grant them
         grant = {}
         progress = False
@@ -602,7 +634,7 @@ class RouterFabric:
             if lst:
                 self.pending -= len(lst)
                 self.inflight -= len(lst)
-                cred_at = [w_cred[(c + d) & M] for d in range(cret_span)]
+                cred_at = _ahead(w_cred, c, cret_span)
                 for ovc, f in lst:
                     cred_at[v_cret[ovc]].append(ovc)
                     pkt = f[0]
@@ -1045,9 +1077,9 @@ class RouterFabric:
         sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
         i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
         w_cred, w_arr, w_ej, early, pwait = self.w_cred, self.w_arr, self.w_ej, self.early, self.pwait
-        cred_at = [w_cred[(c + d) & M] for d in range(self.cret_span)]
-        arr_at = [w_arr[(c + d) & M] for d in range(self.dly_span)]
-        ej_at = [w_ej[(c + d) & M] for d in range(self.dly_span)]
+        cred_at = _ahead(w_cred, c, self.cret_span)
+        arr_at = _ahead(w_arr, c, self.dly_span)
+        ej_at = _ahead(w_ej, c, self.dly_span)
         for ivc in eligible:
             r = i_router[ivc]
             if r_st[r] == c:
@@ -1116,8 +1148,8 @@ class RouterFabric:
         w_ej, w_va = self.w_ej, self.w_va
         early, chan_waits = self.early, self.chan_waits
         # the wheel slots of the cycles ahead, as far as a credit or a flit can take
-        cred_at = [self.w_cred[(c + d) & M] for d in range(self.cret_span)]
-        arr_at = [self.w_arr[(c + d) & M] for d in range(self.dly_span)]
+        cred_at = _ahead(self.w_cred, c, self.cret_span)
+        arr_at = _ahead(self.w_arr, c, self.dly_span)
         pwait = self.pwait
         for ivc in lst:
             ovc = iov[ivc]
