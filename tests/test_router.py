@@ -31,6 +31,19 @@ def single(hw, src, dst, flits, created=0):
     return fab, p
 
 
+def test_inject_many_stops_at_a_packet_from_the_past_and_keeps_the_earlier_ones():
+    """A packet created before the fabric's cycle is refused; those before it in the block are queued and
+    counted, so the fabric still delivers them and then is idle."""
+    fab = RouterFabric.from_package(Package(noc_hw()))
+    fab.run(10)
+    ok = [Packet(0, 0, 5, 2, 10), Packet(1, 3, 12, 1, 11)]
+    with pytest.raises(ValueError, match="before the fabric's cycle 10"):
+        fab.inject_all(ok + [Packet(2, 1, 2, 1, 9), Packet(3, 2, 3, 1, 12)])
+    assert fab.pending == 3
+    fab.run_until_idle(10_000)
+    assert fab.idle and sorted(p.id for p in fab.delivered) == [0, 1]
+
+
 PIPELINES = [
     dict(R=r, V=v, S=s, T=t, spec=sp)
     for r, v, s, t, sp in itertools.product((0, 1, 2), (1, 2), (1, 2), (1, 2), (False, True))

@@ -522,21 +522,23 @@ class RouterFabric:
         nic_q, sleep, routes = self.nic_q, self.nic_sleep, self._route_of
         adaptive = self.adaptive
         flits = 0
-        for pkt in pkts:
-            created, src = pkt.created, pkt.src
-            if created < now:
-                raise ValueError(f"packet created in cycle {created}, before the fabric's cycle {now}")
-            if not adaptive:
-                rt = routes[src * n + pkt.dst]
-                if rt is None:
-                    rt = self._route(src, pkt.dst)
-                pkt.route = rt  # iterated from the NIC on (an iterator only while the packet travels)
-            q = nic_q[src]
-            q.append(pkt)
-            if len(q) == 1:  # the NIC was idle: it wakes when this packet is ready
-                heappush(sleep, (created + nd1, src))
-            flits += pkt.size
-        self.pending += flits
+        try:
+            for pkt in pkts:
+                created, src = pkt.created, pkt.src
+                if created < now:
+                    raise ValueError(f"packet created in cycle {created}, before the fabric's cycle {now}")
+                if not adaptive:
+                    rt = routes[src * n + pkt.dst]
+                    if rt is None:
+                        rt = self._route(src, pkt.dst)
+                    pkt.route = rt  # iterated from the NIC on (an iterator only while the packet travels)
+                q = nic_q[src]
+                q.append(pkt)
+                if len(q) == 1:  # the NIC was idle: it wakes when this packet is ready
+                    heappush(sleep, (created + nd1, src))
+                flits += pkt.size
+        finally:  # the packets queued before a bad one stay queued, and counted
+            self.pending += flits
 
     @property
     def idle(self) -> bool:
