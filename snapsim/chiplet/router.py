@@ -405,6 +405,10 @@ class RouterFabric:
         self.w_cred = [[] for _ in range(W)]
         self.w_arr = [[] for _ in range(W)]
         self.w_ej = [[] for _ in range(W)]
+        # these three keep their slot lists (emptied, never replaced): the slots ahead of each cycle, once
+        self.cred_ahead = [_ahead(self.w_cred, s, self.cret_span) for s in range(W)]
+        self.arr_ahead = [_ahead(self.w_arr, s, self.dly_span) for s in range(W)]
+        self.ej_ahead = [_ahead(self.w_ej, s, self.dly_span) for s in range(W)]
         self.w_va = [[] for _ in range(W)]
         self.w_sa = [[] for _ in range(W)]
         self.w_up = [[] for _ in range(W)]  # SA grants whose update (flit leaves the buffer) is due
@@ -574,7 +578,7 @@ class RouterFabric:
         ocr, oown, otail, owait, owatch, pwait = self.ocr, self.oown, self.otail, self.owait, self.owatch, self.pwait
         vct = self.vct
         delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
-        v_cret, cret_span = self.v_cret, self.cret_span
+        v_cret, cred_ahead = self.v_cret, self.cred_ahead
         nic_ready, nic_sleep = self.nic_ready, self.nic_sleep
         options, adaptive = self._options, self.adaptive
         next_hop = next
@@ -636,7 +640,7 @@ class RouterFabric:
             if lst:
                 self.pending -= len(lst)
                 self.inflight -= len(lst)
-                cred_at = _ahead(w_cred, c, cret_span)
+                cred_at = cred_ahead[s]
                 for ovc, f in lst:
                     cred_at[v_cret[ovc]].append(ovc)
                     pkt = f[0]
@@ -690,7 +694,8 @@ class RouterFabric:
         ocr, oown, o_busy, o_ser, o_flits, v_next = self.ocr, self.oown, self.o_busy, self.o_ser, self.o_flits, \
             self.v_next
         nic_q, nic_k, nic_vc, nic_last, nic_rot = self.nic_q, self.nic_k, self.nic_vc, self.nic_last, self.nic_rot
-        nic_dly, w_arr, vct, early, adaptive = self.nic_dly, self.w_arr, self.vct, self.early, self.adaptive
+        nic_dly, vct, early, adaptive = self.nic_dly, self.vct, self.early, self.adaptive
+        arr_at = self.arr_ahead[c & M]
         og0 = self.n * self.P  # the NICs' output ports follow the routers'
         nd1 = self.cfg.nic_delay_cycles - 1
         c1 = c + 1
@@ -728,7 +733,7 @@ class RouterFabric:
             o_busy[og] = c1 + o_ser[og]
             o_flits[og] += 1
             if k == pkt.size - 1:  # the tail
-                w_arr[(c + nic_dly[t]) & M].append((v_next[ovc], (pkt, k, True)))
+                arr_at[nic_dly[t]].append((v_next[ovc], (pkt, k, True)))
                 nic_vc[t] = -1
                 if early:
                     oown[ovc] = -1
@@ -744,7 +749,7 @@ class RouterFabric:
                         ready.discard(t)
                         heappush(sleep, (nxt_ready, t))
             else:
-                w_arr[(c + nic_dly[t]) & M].append((v_next[ovc], (pkt, k, False)))
+                arr_at[nic_dly[t]].append((v_next[ovc], (pkt, k, False)))
                 nic_k[t] = k + 1
         self.inflight += written
 
@@ -1078,10 +1083,8 @@ class RouterFabric:
         contended: dict[int, list[int]] = {}
         sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
         i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
-        w_cred, w_arr, w_ej, early, pwait = self.w_cred, self.w_arr, self.w_ej, self.early, self.pwait
-        cred_at = _ahead(w_cred, c, self.cret_span)
-        arr_at = _ahead(w_arr, c, self.dly_span)
-        ej_at = _ahead(w_ej, c, self.dly_span)
+        early, pwait = self.early, self.pwait
+        cred_at, arr_at, ej_at = self.cred_ahead[s], self.arr_ahead[s], self.ej_ahead[s]
         for ivc in eligible:
             r = i_router[ivc]
             if r_st[r] == c:
@@ -1150,8 +1153,7 @@ class RouterFabric:
         w_ej, w_va = self.w_ej, self.w_va
         early, chan_waits = self.early, self.chan_waits
         # the wheel slots of the cycles ahead, as far as a credit or a flit can take
-        cred_at = _ahead(self.w_cred, c, self.cret_span)
-        arr_at = _ahead(self.w_arr, c, self.dly_span)
+        cred_at, arr_at = self.cred_ahead[c & M], self.arr_ahead[c & M]
         pwait = self.pwait
         for ivc in lst:
             ovc = iov[ivc]
