@@ -31,6 +31,19 @@ def single(hw, src, dst, flits, created=0):
     return fab, p
 
 
+def test_inject_many_stops_at_a_packet_from_the_past_and_keeps_the_earlier_ones():
+    """A packet created before the fabric's cycle is refused; those before it in the block are queued and
+    counted, so the fabric still delivers them and then is idle."""
+    fab = RouterFabric.from_package(Package(noc_hw()))
+    fab.run(10)
+    ok = [Packet(0, 0, 5, 2, 10), Packet(1, 3, 12, 1, 11)]
+    with pytest.raises(ValueError, match="before the fabric's cycle 10"):
+        fab.inject_all(ok + [Packet(2, 1, 2, 1, 9), Packet(3, 2, 3, 1, 12)])
+    assert fab.pending == 3
+    fab.run_until_idle(10_000)
+    assert fab.idle and sorted(p.id for p in fab.delivered) == [0, 1]
+
+
 PIPELINES = [
     dict(R=r, V=v, S=s, T=t, spec=sp)
     for r, v, s, t, sp in itertools.product((0, 1, 2), (1, 2), (1, 2), (1, 2), (False, True))
@@ -197,3 +210,81 @@ def test_separable_round_robin():
     # both inputs pick output 0 first; output 0 grants input 0; pointers move past the winners
     assert _separable({0: [0, 1], 1: [0, 1]}, o, i, 2, 2, 0, 0) == {0: 0}
     assert i == [1, 0] and o == [1, 0]
+
+
+def _islip_textbook(reqs, gptr, aptr, n_in, n_out, iters, ibase, obase):
+    """iSLIP as defined: each iteration, every unmatched output grants the first unmatched requester at or
+    after its pointer, then every input accepts the first granting output at or after its pointer; pointers
+    move past accepted grants of the first iteration."""
+    def first_from(items, start):
+        later = [x for x in sorted(items) if x >= start]
+        return later[0] if later else min(items)
+
+    inmatch, outmatch = {}, {}
+    outputs = sorted({o for v in reqs.values() for o in v})
+    for it in range(iters):
+        grants = {}
+        for o in outputs:
+            if o in outmatch:
+                continue
+            ins = [i for i in sorted(reqs) if o in reqs[i] and i not in inmatch]
+            if ins:
+                grants.setdefault(first_from(ins, gptr[o]), []).append(o)
+        if not grants:
+            break
+        for i in sorted(grants):
+            o = first_from(grants[i], aptr[i])
+            inmatch[i], outmatch[o] = o, i
+            if it == 0:
+                gptr[o] = ibase + (i - ibase + 1) % n_in
+                aptr[i] = obase + (o - obase + 1) % n_out
+    return inmatch
+
+
+def _separable_textbook(reqs, optr, iptr, n_in, n_out, ibase, obase):
+    picked = {}
+    for i in sorted(reqs):
+        later = [o for o in reqs[i] if o >= iptr[i]]
+        picked.setdefault(min(later) if later else min(reqs[i]), []).append(i)
+    match = {}
+    for o in sorted(picked):
+        later = [i for i in picked[o] if i >= optr[o]]
+        i = min(later) if later else min(picked[o])
+        match[i] = o
+        iptr[i] = obase + (o - obase + 1) % n_out
+        optr[o] = ibase + (i - ibase + 1) % n_in
+    return match
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_allocators_match_their_definitions(seed):
+    """_islip (grants worked out lazily, during the inputs' accept scans) and _separable give the matching,
+    its order and the pointer moves of the textbook algorithms, on random requests, pointers, index ranges
+    (a router's ports or VCs start anywhere) and iteration counts; uniform and one-output requests (the
+    shortcuts) included."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(3000):
+        n_in, n_out = rng.randint(1, 7), rng.randint(1, 7)
+        ib, ob = rng.randint(0, 30), rng.randint(0, 30)
+        ins = rng.sample(range(ib, ib + n_in), rng.randint(1, n_in))
+        shape = rng.random()
+        if shape < 0.25:
+            same = sorted(rng.sample(range(ob, ob + n_out), rng.randint(1, n_out)))
+            reqs = {i: list(same) for i in ins}
+        elif shape < 0.5:
+            reqs = {i: [rng.randrange(ob, ob + n_out)] for i in ins}
+        else:
+            reqs = {i: sorted(rng.sample(range(ob, ob + n_out), rng.randint(1, n_out))) for i in ins}
+        g = [0] * ob + [rng.randrange(ib, ib + n_in) for _ in range(n_out)]
+        a = [0] * ib + [rng.randrange(ob, ob + n_out) for _ in range(n_in)]
+        iters = rng.randint(1, 3)
+        g1, a1, g2, a2 = list(g), list(a), list(g), list(a)
+        got = _islip(reqs, g1, a1, n_in, n_out, iters, ib, ob)
+        want = _islip_textbook(reqs, g2, a2, n_in, n_out, iters, ib, ob)
+        assert list(got.items()) == list(want.items()) and g1 == g2 and a1 == a2, (reqs, g, a, iters)
+        g1, a1, g2, a2 = list(g), list(a), list(g), list(a)
+        got = _separable(reqs, g1, a1, n_in, n_out, ib, ob)
+        want = _separable_textbook(reqs, g2, a2, n_in, n_out, ib, ob)
+        assert list(got.items()) == list(want.items()) and g1 == g2 and a1 == a2, (reqs, g, a)

@@ -26,8 +26,7 @@ def drive(level, traffic: Traffic, cycles: int) -> int:
     topo = level.package.topology
     hops = 0
     for a, b, cyc, src, dst, size in traffic.blocks(0, cycles, 1000):
-        for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
-            level.inject(s, d, z, t, None)
+        level.inject_many(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist(), None)
         level.run(b)
         for _created, _inj, _arr, flits, _tag in level.take_delivered():
             pass

@@ -50,6 +50,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
+from heapq import heappop, heappush
+from itertools import compress
 from typing import Callable, Mapping, Sequence
 
 from ..config.hardware import RouterConfig
@@ -61,15 +63,18 @@ __all__ = ["Packet", "Channel", "RouterFabric", "RouterSwitch", "zero_load_cycle
 
 _IDLE, _VA, _ACTIVE = 0, 1, 2
 _NIC = -2  # owner mark of an injection VC taken by the NIC
+_FREE = (-1).__eq__  # an output VC's owner mark says it is free
 
 
 class Packet:
     """A packet: ``size`` flits from terminal ``src`` to ``dst``, created in cycle ``created``.
 
     ``injected`` (head written to the injection channel) and ``arrived`` (tail ejected) are filled in by
-    the fabric; ``tag`` is the caller's (a network message, a measurement flag)."""
+    the fabric; ``tag`` is the caller's (a network message, a measurement flag). With deterministic routing
+    ``route`` holds the options of each router on the path (an iterator over them once the head has left the
+    NIC, taken as the head reaches each router)."""
 
-    __slots__ = ("id", "src", "dst", "size", "created", "injected", "arrived", "route", "hop", "tag")
+    __slots__ = ("id", "src", "dst", "size", "created", "injected", "arrived", "route", "tag")
 
     def __init__(self, pid: int, src: int, dst: int, size: int, created: int, tag=None):
         self.id = pid
@@ -80,7 +85,6 @@ class Packet:
         self.injected = -1
         self.arrived = -1
         self.route = None
-        self.hop = 0
         self.tag = tag
 
 
@@ -125,42 +129,127 @@ def zero_load_cycles(cfg: RouterConfig, channels: Sequence[Channel], flits: int)
     return best
 
 
+def _ahead(wheel: list[list], c: int, span: int) -> list[list]:
+    """The slots of ``wheel`` (a power-of-two ring of per-cycle lists) for cycles ``c .. c + span - 1``."""
+    M = len(wheel) - 1
+    return [wheel[(c + d) & M] for d in range(span)]
+
+
 def _first_from(items: list[int], start: int) -> int:
     """The first of the sorted ``items`` at or after ``start``, cyclically."""
     k = bisect_left(items, start)
     return items[k] if k < len(items) else items[0]
 
 
+# The allocators match the inputs ``ibase .. ibase + n_in - 1`` of one router to its outputs ``obase .. obase +
+# n_out - 1`` (its ports, or its VCs). A round-robin pointer holds the index of the input (output) it favours
+# now and moves past a winner, wrapping within its range; ``reqs[input]`` lists the outputs it requests.
+
+
 def _islip(reqs: dict[int, list[int]], gptr: list[int], aptr: list[int], n_in: int, n_out: int, iters: int,
            ibase: int, obase: int) -> dict[int, int]:
-    """iSLIP on local indices: ``reqs[input]`` = sorted outputs. Pointers live at ``gptr[obase + out]`` and
-    ``aptr[ibase + in]`` and move only on grants accepted in the first iteration. Returns input -> output."""
-    out_reqs: dict[int, list[int]] = {}
-    for i in sorted(reqs):
-        for o in reqs[i]:
-            out_reqs.setdefault(o, []).append(i)
+    """iSLIP: ``reqs[input]`` sorted. Grant pointers ``gptr[output]`` and accept pointers ``aptr[input]`` move
+    only on grants accepted in the first iteration. Returns input -> output, in the order the matches were made
+    (by iteration, then by input).
+
+    In each iteration every unmatched output grants the first input requesting it (and unmatched when the
+    iteration starts) at or after its grant pointer, and every input accepts the first output granting it at
+    or after its accept pointer. Here the inputs accept in order and an output's grant is worked out only
+    when an input's accept scan reaches it: the same matching as granting everything first, in far fewer
+    steps when inputs request many outputs (VC allocation). An output accepted earlier in the same
+    iteration is skipped: it granted the input that took it (and only accepted outputs' pointers move)."""
+    if not reqs:
+        return {}
+    inputs = sorted(reqs)
+    if sum(map(len, reqs.values())) == len(reqs):
+        # one output each (typical of switch allocation): every output grants its first requester at or after
+        # its pointer, which accepts; later iterations find every requested output taken
+        grant: dict[int, int] = {}
+        for i in inputs:
+            o = reqs[i][0]
+            g = grant.get(o)
+            if g is None or g < gptr[o] <= i:  # inputs come in order: the first at or after the pointer
+                grant[o] = i
+        match: dict[int, int] = {}
+        for i in inputs:
+            o = reqs[i][0]
+            if grant[o] == i:
+                match[i] = o
+                gptr[o] = ibase + (i - ibase + 1) % n_in
+                aptr[i] = obase + (o - obase + 1) % n_out
+        return match
+    lists = list(reqs.values())
+    requesters: dict[int, list[int]] | None = None  # output -> its requesting inputs (None: every input)
+    if lists.count(lists[0]) != len(lists):
+        requesters = {}
+        for i in inputs:
+            for o in reqs[i]:
+                requesters.setdefault(o, []).append(i)
     inmatch: dict[int, int] = {}
-    outmatch: dict[int, int] = {}
-    for it in range(iters):
-        by_input: dict[int, list[int]] = {}
-        for o in sorted(out_reqs):
-            if o in outmatch:
-                continue
-            ins = out_reqs[o]
-            k = bisect_left(ins, gptr[obase + o])
-            for i in ins[k:] + ins[:k]:
-                if i not in inmatch:
-                    by_input.setdefault(i, []).append(o)
+    outmatch: set[int] = set()
+    first = 0
+    if requesters is None:
+        # every input requests the same outputs (the heads of one port in VC allocation). First iteration: output o
+        # grants the first input at or after gptr[o], so input i is granted by the outputs whose pointer lies after
+        # the input before it (cyclically) and at or before i; it accepts the first of them from aptr[i], skipping
+        # the outputs accepted earlier in the iteration (only their pointers have moved)
+        outs = lists[0]
+        prev = inputs[-1]
+        for i in inputs:
+            k = bisect_left(outs, aptr[i])
+            wrap = prev >= i  # the first input (or the only one): its interval wraps around
+            for o in (outs[k:] + outs[:k]) if k else outs:
+                if o in outmatch:
+                    continue
+                g = gptr[o]
+                if (g <= i or g > prev) if wrap else (prev < g <= i):
+                    inmatch[i] = o
+                    outmatch.add(o)
+                    gptr[o] = ibase + (i - ibase + 1) % n_in
+                    aptr[i] = obase + (o - obase + 1) % n_out
                     break
-        if not by_input:
+            prev = i
+        if not inmatch:
+            return inmatch
+        first = 1
+    for it in range(first, iters):
+        matched = set(inmatch)  # inputs matched when the iteration starts: outputs no longer grant them
+        grant = {}
+        progress = False
+        for i in inputs:
+            if i in matched:
+                continue
+            outs = reqs[i]
+            n = len(outs)
+            k = bisect_left(outs, aptr[i])
+            for j in range(k, k + n):
+                o = outs[j % n]
+                if o in outmatch:
+                    continue
+                g = grant.get(o)
+                if g is None:
+                    ins = inputs if requesters is None else requesters[o]
+                    kk = bisect_left(ins, gptr[o])
+                    if not matched:
+                        g = ins[kk] if kk < len(ins) else ins[0]
+                    else:
+                        g = -1
+                        for j2 in range(kk, kk + len(ins)):
+                            x = ins[j2 % len(ins)]
+                            if x not in matched:
+                                g = x
+                                break
+                    grant[o] = g
+                if g == i:
+                    inmatch[i] = o
+                    outmatch.add(o)
+                    if it == 0:
+                        gptr[o] = ibase + (i - ibase + 1) % n_in
+                        aptr[i] = obase + (o - obase + 1) % n_out
+                    progress = True
+                    break
+        if not progress:
             break
-        for i in sorted(by_input):
-            o = _first_from(by_input[i], aptr[ibase + i])
-            inmatch[i] = o
-            outmatch[o] = i
-            if it == 0:
-                gptr[obase + o] = (i + 1) % n_in
-                aptr[ibase + i] = (o + 1) % n_out
     return inmatch
 
 
@@ -171,13 +260,13 @@ def _separable(reqs: dict[int, list[int]], optr: list[int], iptr: list[int], n_i
     move past the winner."""
     picked: dict[int, list[int]] = {}
     for i in sorted(reqs):
-        picked.setdefault(_first_from(reqs[i], iptr[ibase + i]), []).append(i)
+        picked.setdefault(_first_from(reqs[i], iptr[i]), []).append(i)
     match: dict[int, int] = {}
     for o in sorted(picked):
-        i = _first_from(picked[o], optr[obase + o])
+        i = _first_from(picked[o], optr[o])
         match[i] = o
-        iptr[ibase + i] = (o + 1) % n_out
-        optr[obase + o] = (i + 1) % n_in
+        iptr[i] = obase + (o - obase + 1) % n_out
+        optr[o] = ibase + (i - ibase + 1) % n_in
     return match
 
 
@@ -236,7 +325,6 @@ class RouterFabric:
         # is buffered downstream ser + lat later; the channel takes the next flit ser cycles after it
         self.o_dly = [Td + 1 + self.o_ser[og] + self.o_lat[og] for og in range(n_out)]
         self.o_free = [Td + 1 + self.o_ser[og] for og in range(n_out)]
-        self.o_shift = [None if self.o_down[og] < 0 else (self.o_down[og] - og) * V for og in range(n_out)]
         # input VC state
         self.ibuf = [deque() for _ in range(n_in * V)]
         self.ist = [_IDLE] * (n_in * V)
@@ -249,22 +337,61 @@ class RouterFabric:
         self.oown = [-1] * (n_out * V)
         self.otail = [0] * (n_out * V)
         self.owait = [-1] * (n_out * V)  # an input VC waiting for a credit of this output VC
+        # a credit coming back to this output VC needs more than counting: its VC is released once the buffer
+        # is empty (otail), an input VC waits for it (owait), or (virtual cut-through) the room it makes may let
+        # a waiting head take the VC
+        self.owatch = [1 if self.vct else 0] * (n_out * V)
         self.o_busy = [0] * n_out  # first cycle the channel can start a new flit
         self.in_stamp = [-1] * n_in  # the last cycle an SA request used this input port
         self.out_stamp = [-1] * n_out
         self.r_stamp = [-1] * R  # the last cycle this router had contending SA requests
         self.pwait: list[list[int]] = [[] for _ in range(n_out)]  # input VCs waiting for a free VC here
-        # allocator pointers (local indices within a router)
-        self.va_g = [0] * (n_out * V)
-        self.va_a = [0] * (n_in * V)
-        self.sa_g = [0] * n_out
-        self.sa_a = [0] * n_in
-        self.sa_rr = [0] * n_in
-        # NICs
-        self.nic_q = [deque() for _ in range(R)]
+        # allocator pointers (see _islip), all starting at the router's first input (output) port or VC: VA's
+        # per output VC and input VC, SA's per output port and input port, and each input port's pointer to the
+        # VC that bids for the switch next
+        PV = P * V
+        self.va_g = [x - x % PV for x in range(n_out * V)]
+        self.va_a = [x - x % PV for x in range(n_in * V)]
+        self.sa_g = [x - x % P for x in range(n_out)]
+        self.sa_a = [x - x % P for x in range(n_in)]
+        self.sa_rr = [ig * V for ig in range(n_in)]
+        # NICs: a queue of packets each; the head packet's flits are written one by one (nic_k: the next one).
+        # A terminal with packets is in exactly one of nic_ready (its head packet may be written: polled every
+        # cycle) and nic_sleep (a heap of (cycle its head packet is ready, terminal)): idle NICs cost nothing.
+        self.nic_q: list[deque] = [deque() for _ in range(R)]
+        self.nic_k = [0] * R
         self.nic_vc = [-1] * R
         self.nic_last = [-1] * R
-        self.nic_active: set[int] = set()
+        self.nic_ready: set[int] = set()
+        self.nic_sleep: list[tuple[int, int]] = []
+        # the VCs in round-robin order after the last one used (-1, none yet, indexes the same order as V - 1)
+        self.nic_rot = [tuple((last + j) % V for j in range(1, V + 1)) for last in range(V)]
+        # cycles from writing a flit to the injection channel to its arrival in the router's input buffer
+        self.nic_dly = [1 + self.o_ser[R * P + t] + self.o_lat[R * P + t] for t in range(R)]
+        # per-VC tables for the hot loops (a subscript instead of index arithmetic)
+        NI = n_in * V
+        up = [self.i_up[ivc // V] for ivc in range(NI)]
+        # a flit leaving input VC ivc returns a credit to the upstream output VC i_cred[ivc], i_cret[ivc] later
+        self.i_cred = [-1 if up[ivc] < 0 else up[ivc] * V + ivc % V for ivc in range(NI)]
+        self.i_cret = [0 if up[ivc] < 0 else self.o_cret[up[ivc]] for ivc in range(NI)]
+        # the input VC an output VC feeds (-1: an ejection port, consumed by the NIC)
+        self.v_next = [-1 if self.o_down[ovc // V] < 0 else (self.o_down[ovc // V] - ovc // V) * V + ovc
+                       for ovc in range(n_out * V)]
+        # where a pointer goes when x wins: the next of the router's VCs, of its ports, of a port's VCs
+        self.after_pv = [x - x % PV + (x + 1) % PV for x in range(n_out * V)]
+        self.after_p = [x - x % P + (x + 1) % P for x in range(n_out)]
+        self.after_v = [x - x % V + (x + 1) % V for x in range(NI)]
+        # a router's channel is never still busy when SA would send on it if no flit takes longer to transfer
+        # than SA takes: then neither SA nor its grants need to look at it
+        self.chan_waits = max(self.o_ser[:R * P]) > cfg.sw_alloc_delay_cycles
+        # the usual switch allocation: 1 cycle, no speculation, no channel to wait for (see _sa_plain)
+        self.sa_plain = cfg.sw_alloc_delay_cycles == 1 and not cfg.speculative and not self.chan_waits
+        # VA splits by output port (deterministic routing: iport, the port of the head in each input VC) or by
+        # router (i_router)
+        self.iport = [-1] * NI
+        self.i_router = [ivc // PV for ivc in range(NI)]
+        # the port of each VC (input or output): a subscript allocates no int, unlike ivc // V
+        self.v_port = [x // V for x in range(n_out * V)]
         # event wheel
         horizon = (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
                    + cfg.switch_traversal_delay_cycles + max(self.o_ser) + max(self.o_lat) + max(self.o_cret)
@@ -273,9 +400,15 @@ class RouterFabric:
         while W < horizon:
             W *= 2
         self.W, self.M = W, W - 1
+        self.v_cret = [self.o_cret[og] for og in range(n_out) for _v in range(V)]  # per output VC
+        self.cret_span, self.dly_span = max(self.o_cret) + 1, max(self.o_dly) + 1
         self.w_cred = [[] for _ in range(W)]
         self.w_arr = [[] for _ in range(W)]
         self.w_ej = [[] for _ in range(W)]
+        # these three keep their slot lists (emptied, never replaced): the slots ahead of each cycle, once
+        self.cred_ahead = [_ahead(self.w_cred, s, self.cret_span) for s in range(W)]
+        self.arr_ahead = [_ahead(self.w_arr, s, self.dly_span) for s in range(W)]
+        self.ej_ahead = [_ahead(self.w_ej, s, self.dly_span) for s in range(W)]
         self.w_va = [[] for _ in range(W)]
         self.w_sa = [[] for _ in range(W)]
         self.w_up = [[] for _ in range(W)]  # SA grants whose update (flit leaves the buffer) is due
@@ -289,6 +422,7 @@ class RouterFabric:
         self.traversals = 0
         self.o_flits = [0] * n_out
         self._routes: dict[tuple[int, int], tuple] = {}
+        self._route_of: list[tuple | None] = [None] * (R * R)  # the same, by src * n + dst
         self._adapt: dict[tuple[int, int, int], tuple] = {}
         self.adaptive = topology.adaptive
         # False: the shortcuts for uncontended requests (a lone head at an output port, requests sharing no
@@ -333,7 +467,7 @@ class RouterFabric:
         return out
 
     def _route(self, src: int, dst: int) -> tuple:
-        """Per router of a deterministic route: the options ((out port, first VC, end VC),) of its hop."""
+        """Per router of a deterministic route: (out port, options ((out port, first VC, end VC),)) of its hop."""
         key = (src, dst)
         r = self._routes.get(key)
         if r is None:
@@ -350,16 +484,22 @@ class RouterFabric:
                         cls, dim = 0, d
                     if topo.crosses_dateline(a, b):
                         cls = 1
-                    hops.append(((og, og * V + cls * half, og * V + (cls + 1) * half),))
+                    hops.append((og, ((og, og * V + cls * half, og * V + (cls + 1) * half),)))
                 else:
-                    hops.append(((og, og * V, og * V + V),))
-            hops.append(((dst * P, dst * P * V, dst * P * V + V),))
-            r = self._routes[key] = tuple(hops)
+                    hops.append((og, ((og, og * V, og * V + V),)))
+            hops.append((dst * P, ((dst * P, dst * P * V, dst * P * V + V),)))
+            r = self._routes[key] = self._route_of[src * self.n + dst] = tuple(hops)
         return r
 
+    def _route_head(self, ivc: int, pkt: Packet) -> None:
+        """The head of ``pkt`` is at the front of input VC ``ivc``: its routing options there (RC)."""
+        if self.adaptive:
+            self.iopt[ivc] = self._options(ivc // (self.P * self.V), pkt)
+        else:
+            self.iport[ivc], self.iopt[ivc] = next(pkt.route)
+
     def _options(self, r: int, pkt: Packet) -> tuple:
-        if not self.adaptive:
-            return pkt.route[pkt.hop]
+        """Adaptive routing: the options of every port the routing permits at router ``r``."""
         key = (r, pkt.src, pkt.dst)
         opts = self._adapt.get(key)
         if opts is None:
@@ -377,17 +517,32 @@ class RouterFabric:
 
     def inject(self, pkt: Packet) -> None:
         """Queue ``pkt`` at its source NIC; its head can be written ``nic_delay_cycles - 1`` after ``created``."""
-        if pkt.created < self.now:
-            raise ValueError(f"packet created in cycle {pkt.created}, before the fabric's cycle {self.now}")
-        if not self.adaptive:
-            pkt.route = self._route(pkt.src, pkt.dst)
-        ready = pkt.created + self.cfg.nic_delay_cycles - 1
-        q = self.nic_q[pkt.src]
-        last = pkt.size - 1
-        for k in range(pkt.size):
-            q.append((ready, (pkt, k, k == last)))
-        self.pending += pkt.size
-        self.nic_active.add(pkt.src)
+        self.inject_all((pkt,))
+
+    def inject_all(self, pkts: Sequence[Packet]) -> None:
+        """:meth:`inject` each of ``pkts`` in order."""
+        now, n = self.now, self.n
+        nd1 = self.cfg.nic_delay_cycles - 1
+        nic_q, sleep, routes = self.nic_q, self.nic_sleep, self._route_of
+        adaptive = self.adaptive
+        flits = 0
+        try:
+            for pkt in pkts:
+                created, src = pkt.created, pkt.src
+                if created < now:
+                    raise ValueError(f"packet created in cycle {created}, before the fabric's cycle {now}")
+                if not adaptive:
+                    rt = routes[src * n + pkt.dst]
+                    if rt is None:
+                        rt = self._route(src, pkt.dst)
+                    pkt.route = rt  # iterated from the NIC on (an iterator only while the packet travels)
+                q = nic_q[src]
+                q.append(pkt)
+                if len(q) == 1:  # the NIC was idle: it wakes when this packet is ready
+                    heappush(sleep, (created + nd1, src))
+                flits += pkt.size
+        finally:  # the packets queued before a bad one stay queued, and counted
+            self.pending += flits
 
     @property
     def idle(self) -> bool:
@@ -396,12 +551,12 @@ class RouterFabric:
     def next_busy_cycle(self) -> int:
         """The first cycle >= now in which anything can happen (packets waiting at NICs for their creation
         cycle make the fabric quiet until then); ``now`` unless nothing is in flight."""
-        if self.inflight or not self.pending:
+        if self.inflight or not self.pending or self.nic_ready:
             return self.now
         for lists in (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa, self.w_up, self.w_vaup):
             if any(lists):
                 return self.now
-        return max(self.now, min(self.nic_q[t][0][0] for t in self.nic_active))
+        return max(self.now, self.nic_sleep[0][0])
 
     def skip_to(self, cycle: int) -> None:
         """Advance an quiet fabric to ``cycle`` without simulating the empty cycles in between."""
@@ -414,25 +569,19 @@ class RouterFabric:
 
     def run(self, until: int) -> None:
         """Simulate cycles ``now .. until - 1``."""
-        cfg = self.cfg
         M, V, B, P = self.M, self.V, self.B, self.P
         PV = P * V
-        Rd, Vd, Sd, Td = (cfg.routing_delay_cycles, cfg.vc_alloc_delay_cycles, cfg.sw_alloc_delay_cycles,
-                          cfg.switch_traversal_delay_cycles)
-        spec = cfg.speculative
-        w_cred, w_arr, w_ej, w_va, w_sa, w_up = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
-                                                 self.w_up)
-        w_vaup = self.w_vaup
-        ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
-        ocr, oown, otail, owait, o_busy = self.ocr, self.oown, self.otail, self.owait, self.o_busy
-        o_down, o_ser, o_lat, o_cret, i_up = self.o_down, self.o_ser, self.o_lat, self.o_cret, self.i_up
-        o_flits = self.o_flits
-        pwait = self.pwait
+        Rd = self.cfg.routing_delay_cycles
+        w_cred, w_arr, w_ej, w_va, w_sa, w_up, w_vaup = (self.w_cred, self.w_arr, self.w_ej, self.w_va, self.w_sa,
+                                                         self.w_up, self.w_vaup)
+        ibuf, ist, ipend, iopt, iport = self.ibuf, self.ist, self.ipend, self.iopt, self.iport
+        ocr, oown, otail, owait, owatch, pwait = self.ocr, self.oown, self.otail, self.owait, self.owatch, self.pwait
         vct = self.vct
         delivered, on_deliver, flits_ejected = self.delivered, self.on_deliver, self.flits_ejected
-        va_step, sa_step, up_step = self._va, self._sa, self._sa_updates
-        nic_active = self.nic_active
-        iopt, options, adaptive = self.iopt, self._options, self.adaptive
+        v_cret, cred_ahead = self.v_cret, self.cred_ahead
+        nic_ready, nic_sleep = self.nic_ready, self.nic_sleep
+        options, adaptive = self._options, self.adaptive
+        next_hop = next
         c = self.now
         while c < until:
             s = c & M
@@ -440,46 +589,60 @@ class RouterFabric:
             lst = w_cred[s]
             if lst:
                 for ovc in lst:
-                    cr = ocr[ovc] + 1
-                    ocr[ovc] = cr
-                    if otail[ovc] and cr == B:
-                        otail[ovc] = 0
-                        oown[ovc] = -1
-                        og = ovc // V
-                        if pwait[og]:
-                            self._wake_port(og, c)
-                    elif vct and oown[ovc] == -1 and pwait[ovc // V]:
-                        self._wake_port(ovc // V, c)
-                    x = owait[ovc]
-                    if x >= 0:
-                        owait[ovc] = -1
-                        w_sa[s].append(x)
+                    ocr[ovc] += 1
+                    if owatch[ovc]:
+                        if otail[ovc] and ocr[ovc] == B:
+                            otail[ovc] = 0
+                            oown[ovc] = -1
+                            og = ovc // V
+                            if pwait[og]:
+                                self._wake_port(og, c)
+                        elif vct and oown[ovc] == -1 and pwait[ovc // V]:
+                            self._wake_port(ovc // V, c)
+                        x = owait[ovc]
+                        if x >= 0:
+                            owait[ovc] = -1
+                            w_sa[s].append(x)
+                        owatch[ovc] = vct or otail[ovc]
                 lst.clear()
             # 2. flits arriving at router input buffers
             lst = w_arr[s]
             if lst:
                 va_at = w_va[(c + Rd) & M]
                 sa_now = w_sa[s]
-                for ivc, f in lst:
-                    buf = ibuf[ivc]
-                    buf.append(f)
-                    st = ist[ivc]
-                    if st == _IDLE:
-                        ist[ivc] = _VA
-                        pkt = f[0]
-                        iopt[ivc] = options(ivc // PV, pkt) if adaptive else pkt.route[pkt.hop]
-                        va_at.append(ivc)
-                    elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
-                        ipend[ivc] = 1
-                        sa_now.append(ivc)
+                if adaptive:
+                    for ivc, f in lst:
+                        buf = ibuf[ivc]
+                        buf.append(f)
+                        st = ist[ivc]
+                        if st == _IDLE:  # a head: RC
+                            ist[ivc] = _VA
+                            iopt[ivc] = options(ivc // PV, f[0])
+                            va_at.append(ivc)
+                        elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                            ipend[ivc] = 1
+                            sa_now.append(ivc)
+                else:  # the same, the route's next hop taken as RC
+                    for ivc, f in lst:
+                        buf = ibuf[ivc]
+                        buf.append(f)
+                        st = ist[ivc]
+                        if st == _IDLE:
+                            ist[ivc] = _VA
+                            iport[ivc], iopt[ivc] = next_hop(f[0].route)
+                            va_at.append(ivc)
+                        elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
+                            ipend[ivc] = 1
+                            sa_now.append(ivc)
                 lst.clear()
             # 3. flits arriving at NICs
             lst = w_ej[s]
             if lst:
                 self.pending -= len(lst)
                 self.inflight -= len(lst)
+                cred_at = cred_ahead[s]
                 for ovc, f in lst:
-                    w_cred[(c + o_cret[ovc // V]) & M].append(ovc)
+                    cred_at[v_cret[ovc]].append(ovc)
                     pkt = f[0]
                     flits_ejected[pkt.dst] += 1
                     if f[2]:
@@ -489,17 +652,18 @@ class RouterFabric:
                             on_deliver(pkt)
                 lst.clear()
             # 4. NICs write flits to their injection channels
-            if nic_active:
+            if nic_ready or (nic_sleep and nic_sleep[0][0] <= c):
                 self._nics(c)
-            # 5. VC allocation, 6. switch allocation (evaluate, and the update of 1-cycle grants)
+            # 5. VC allocation, 6. switch allocation: evaluation, then the grants due now take effect (the
+            # evaluation's own with a 1-cycle SA)
             if w_va[s]:
-                va_step(c)
+                self._va(c)
             if w_vaup[s]:
                 self._va_updates(c)
             if w_sa[s]:
-                sa_step(c)
+                self._sa(c)
             if w_up[s]:
-                up_step(c)
+                self._sa_update(c)
             c += 1
         self.now = c
 
@@ -521,130 +685,167 @@ class RouterFabric:
         waiters.clear()
 
     def _nics(self, c: int) -> None:
-        M, V, B = self.M, self.V, self.B
-        ocr, oown, otail, o_busy = self.ocr, self.oown, self.otail, self.o_busy
-        R, P = self.n, self.P
-        done = []
-        for t in sorted(self.nic_active):
-            q = self.nic_q[t]
-            ready, f = q[0]
-            if ready > c:
+        """NICs whose head packet is ready write its next flit to their injection channel (one per cycle) when
+        the channel, a VC (for a head: the first free one after the last used, round robin) and a credit allow."""
+        ready, sleep = self.nic_ready, self.nic_sleep
+        while sleep and sleep[0][0] <= c:
+            ready.add(heappop(sleep)[1])
+        V, M = self.V, self.M
+        ocr, oown, o_busy, o_ser, o_flits, v_next = self.ocr, self.oown, self.o_busy, self.o_ser, self.o_flits, \
+            self.v_next
+        nic_q, nic_k, nic_vc, nic_last, nic_rot = self.nic_q, self.nic_k, self.nic_vc, self.nic_last, self.nic_rot
+        nic_dly, vct, early, adaptive = self.nic_dly, self.vct, self.early, self.adaptive
+        arr_at = self.arr_ahead[c & M]
+        og0 = self.n * self.P  # the NICs' output ports follow the routers'
+        nd1 = self.cfg.nic_delay_cycles - 1
+        c1 = c + 1
+        need = 1
+        written = 0
+        for t in sorted(ready):
+            og = og0 + t
+            if o_busy[og] > c1:
                 continue
-            og = R * P + t
-            if o_busy[og] > c + 1:
-                continue
-            pkt, k, tail = f
-            vc = self.nic_vc[t]
-            if vc < 0:  # a head: the first free VC after the last one used, round robin
+            q = nic_q[t]
+            pkt = q[0]
+            vc = nic_vc[t]
+            if vc < 0:  # a head
                 base = og * V
-                last = self.nic_last[t]
-                need = pkt.size if self.vct else 1
-                for j in range(1, V + 1):
-                    v = (last + j) % V
+                if vct:
+                    need = pkt.size
+                for v in nic_rot[nic_last[t]]:
                     if oown[base + v] == -1 and ocr[base + v] >= need:
                         vc = v
                         break
-                if vc < 0:
+                else:
                     continue
                 oown[base + vc] = _NIC
-                self.nic_vc[t] = vc
-                self.nic_last[t] = vc
+                nic_vc[t] = nic_last[t] = vc
             ovc = og * V + vc
             if ocr[ovc] <= 0:
                 continue
             ocr[ovc] -= 1
-            q.popleft()
-            self.inflight += 1
+            written += 1
+            k = nic_k[t]
             if k == 0:
                 pkt.injected = c
-            o_busy[og] = c + 1 + self.o_ser[og]
-            if tail:
-                self.nic_vc[t] = -1
-                if self.early:
+                if not adaptive:
+                    pkt.route = iter(pkt.route)
+            o_busy[og] = c1 + o_ser[og]
+            o_flits[og] += 1
+            if k == pkt.size - 1:  # the tail
+                arr_at[nic_dly[t]].append((v_next[ovc], (pkt, k, True)))
+                nic_vc[t] = -1
+                if early:
                     oown[ovc] = -1
                 else:
-                    otail[ovc] = 1
-            self.o_flits[og] += 1
-            self.w_arr[(c + 1 + self.o_ser[og] + self.o_lat[og]) & M].append((t * P * V + vc, f))
-            if not q:
-                done.append(t)
-        for t in done:
-            self.nic_active.discard(t)
+                    self.otail[ovc] = self.owatch[ovc] = 1
+                nic_k[t] = 0
+                q.popleft()
+                if not q:
+                    ready.discard(t)
+                else:
+                    nxt_ready = q[0].created + nd1
+                    if nxt_ready > c:  # the next packet is not ready yet
+                        ready.discard(t)
+                        heappush(sleep, (nxt_ready, t))
+            else:
+                arr_at[nic_dly[t]].append((v_next[ovc], (pkt, k, False)))
+                nic_k[t] = k + 1
+        self.inflight += written
 
     def _free_vcs(self, opts: tuple, size: int) -> list[int]:
+        """The free output VCs of ``opts`` (with virtual cut-through: with room for ``size`` flits)."""
         oown, ocr = self.oown, self.ocr
         if self.vct:
             return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1 and ocr[o] >= size]
+        if len(opts) == 1:
+            _og, lo, hi = opts[0]
+            return list(compress(range(lo, hi), map(_FREE, oown[lo:hi])))
         return [o for og, lo, hi in opts for o in range(lo, hi) if oown[o] == -1]
+
+    def _first_free(self, start: int, lo: int, hi: int, need: int) -> int:
+        """The first output VC of ``lo .. hi - 1`` from ``start`` on, cyclically, that is free and has room for
+        ``need`` flits (-1: none)."""
+        oown, ocr = self.oown, self.ocr
+        for o in range(start, hi):
+            if oown[o] == -1 and ocr[o] >= need:
+                return o
+        for o in range(lo, start):
+            if oown[o] == -1 and ocr[o] >= need:
+                return o
+        return -1
 
     def _va(self, c: int) -> None:
         """VC allocation evaluated in cycle ``c`` for the heads listed there.
 
         With deterministic routing each head requests the VCs of one output port, so the allocation splits
-        exactly into one independent problem per output port; a head alone at its port takes the first
-        free VC at or after its accept pointer (what iSLIP and the separable allocator both grant then)."""
-        M, V, P = self.M, self.V, self.P
-        PV = P * V
+        exactly into one independent problem per output port (adaptive routing, and ``general``: per router),
+        solved in port (router) order. A head alone at its port takes the first free VC at or after its accept
+        pointer (what iSLIP and the separable allocator both grant then) and, with a 1-cycle VA and no
+        speculation, owns it at once; the heads of a contended port go through the full allocator, whose grants
+        take effect after the lone heads'."""
+        M = self.M
         s = c & M
         reqs = self.w_va[s]
         self.w_va[s] = []
         iopt = self.iopt
-        grants: list[tuple[int, int]] = []
-        failed: list[int] = []
-        if self.adaptive or self.general:
-            groups: dict = {}
-            for x in reqs:
-                groups.setdefault(x // PV, []).append(x)
-        elif len(reqs) == 1:
-            groups = {0: reqs}
-        else:
-            groups = {}
-            for x in reqs:
-                groups.setdefault(iopt[x][0][0], []).append(x)
-        oown, ocr, ibuf = self.oown, self.ocr, self.ibuf
-        va_g, va_a = self.va_g, self.va_a
+        general = self.general
+        by_router = self.adaptive or general
+        key_of = (self.i_router if by_router else self.iport).__getitem__
+        oown, ibuf = self.oown, self.ibuf
+        ist, iov, ipend = self.ist, self.iov, self.ipend
+        va_g, va_a, after_pv = self.va_g, self.va_a, self.after_pv
         vct = self.vct
         inline = self.cfg.vc_alloc_delay_cycles == 1 and not self.cfg.speculative
-        if inline:
-            ist, iov, ipend = self.ist, self.iov, self.ipend
-            sa_next = self.w_sa[(c + 1) & M]
-        for key in (sorted(groups) if len(groups) > 1 else groups):
-            group = groups[key]
-            if len(group) == 1 and len(iopt[group[0]]) == 1 and not self.general:
-                ivc = group[0]
-                _og, lo, hi = iopt[ivc][0]
-                base = ivc - ivc % PV
-                start = base + va_a[ivc]
-                if start < lo or start >= hi:
-                    start = lo
-                need = ibuf[ivc][0][0].size if vct else 0
-                got = -1
-                for o in range(start, hi):
-                    if oown[o] == -1 and ocr[o] >= need:
-                        got = o
-                        break
-                else:
-                    for o in range(lo, start):
-                        if oown[o] == -1 and ocr[o] >= need:
-                            got = o
-                            break
+        sa_next = self.w_sa[(c + 1) & M]
+        grants: list[tuple[int, int]] = []
+        failed: list[int] = []
+        # requests sorted by port (router); a run of equal keys is a contended port (router)
+        if len(reqs) > 1:
+            reqs.sort(key=key_of)
+            keys = list(map(key_of, reqs))
+            keys.append(-1)
+            nexts = iter(keys)
+            next(nexts)
+        else:
+            keys, nexts = (-1,), (-2,)
+        group = None
+        for ivc, k, kn in zip(reqs, keys, nexts):
+            if group is not None:  # in a run of one port's (router's) heads
+                group.append(ivc)
+                if k != kn:
+                    self._va_group(group, grants, failed)
+                    group = None
+                continue
+            if k == kn:
+                group = [ivc]
+                continue
+            opts = iopt[ivc]
+            if by_router and (general or len(opts) > 1):
+                self._va_group([ivc], grants, failed)
+                continue
+            _og, lo, hi = opts[0]
+            start = va_a[ivc]
+            if start < lo or start >= hi:
+                start = lo
+            if oown[start] == -1 and not vct:
+                got = start  # the VC the pointer favours is free (the usual case)
+            else:
+                got = self._first_free(start, lo, hi, ibuf[ivc][0][0].size if vct else 0)
                 if got < 0:
                     self._va_wait(ivc)
                     continue
-                va_g[got] = (ivc - base + 1) % PV
-                va_a[ivc] = (got - base + 1) % PV
-                if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle
-                    oown[got] = ivc
-                    iov[ivc] = got
-                    ist[ivc] = _ACTIVE
-                    ibuf[ivc][0][0].hop += 1
-                    if not ipend[ivc]:
-                        ipend[ivc] = 1
-                        sa_next.append(ivc)
-                else:
-                    grants.append((ivc, got))
-                continue
-            self._va_group(group, grants, failed)
+            va_g[got] = after_pv[ivc]
+            va_a[ivc] = after_pv[got]
+            if inline:  # the VA result takes effect now: the head owns its VC and bids for SA next cycle (a
+                # head in VA has no SA bid pending without speculation)
+                oown[got] = ivc
+                iov[ivc] = got
+                ist[ivc] = _ACTIVE
+                ipend[ivc] = 1
+                sa_next.append(ivc)
+            else:
+                grants.append((ivc, got))
         if self.cfg.vc_alloc_delay_cycles == 1:
             if grants or failed:
                 self._va_update(c, grants, failed)
@@ -661,26 +862,36 @@ class RouterFabric:
         """Full allocation among heads that compete (one router, or one output port of it)."""
         cfg = self.cfg
         PV = self.P * self.V
-        r = group[0] // PV
+        base = group[0] // PV * PV
+        vct = self.vct
         cand = {}
+        islip = cfg.vc_allocator == "islip"
+        free_of: dict[tuple, list[int]] = {}  # (options, room needed) -> free VCs: heads of a port share them
         for x in sorted(group):
-            free = self._free_vcs(self.iopt[x], self.ibuf[x][0][0].size)
+            opts = self.iopt[x]
+            size = self.ibuf[x][0][0].size
+            key = (opts, size if vct else 0)
+            free = free_of.get(key)
+            if free is None:
+                free = free_of[key] = self._free_vcs(opts, size)
+                if islip and len(opts) > 1:
+                    free.sort()  # several ports (adaptive routing): iSLIP takes its requests sorted
             if free:
-                cand[x - r * PV] = [o - r * PV for o in free]
+                cand[x] = free
             else:
                 self._va_wait(x)
         if not cand:
             return
-        if cfg.vc_allocator == "islip":
-            match = _islip(cand, self.va_g, self.va_a, PV, PV, cfg.allocator_iterations, r * PV, r * PV)
+        if islip:
+            match = _islip(cand, self.va_g, self.va_a, PV, PV, cfg.allocator_iterations, base, base)
         else:
-            match = _separable(cand, self.va_g, self.va_a, PV, PV, r * PV, r * PV)
-        for li in cand:
-            lo = match.get(li)
-            if lo is None:
-                failed.append(li + r * PV)
+            match = _separable(cand, self.va_g, self.va_a, PV, PV, base, base)
+        for x in cand:
+            o = match.get(x)
+            if o is None:
+                failed.append(x)
             else:
-                grants.append((li + r * PV, lo + r * PV))
+                grants.append((x, o))
 
     def _va_updates(self, c: int) -> None:
         """VA results due in cycle ``c`` take effect: winners own their output VC and go to SA (the next
@@ -703,8 +914,6 @@ class RouterFabric:
             oown[ovc] = ivc
             iov[ivc] = ovc
             ist[ivc] = _ACTIVE
-            pkt = ibuf[ivc][0][0]
-            pkt.hop += 1
             if not ipend[ivc]:
                 ipend[ivc] = 1
                 if spec:
@@ -716,7 +925,12 @@ class RouterFabric:
             nxt.append(ivc)
 
     def _sa(self, c: int) -> None:
-        """Switch allocation evaluated in cycle ``c``."""
+        """Switch allocation evaluated in cycle ``c``; its grants take effect in cycle ``c + Sd - 1`` (at once with
+        a 1-cycle SA): those of routers without contention in request order, then the contended routers' in
+        router order."""
+        if self.sa_plain:
+            self._sa_plain(c)
+            return
         M, V, P = self.M, self.V, self.P
         PV = P * V
         s = c & M
@@ -724,59 +938,62 @@ class RouterFabric:
         self.w_sa[s] = []
         cfg = self.cfg
         Sd, Td = cfg.sw_alloc_delay_cycles, cfg.switch_traversal_delay_cycles
-        ist, iov, ibuf, ipend, ispec = self.ist, self.iov, self.ibuf, self.ipend, self.ispec
-        ocr, o_busy, owait = self.ocr, self.o_busy, self.owait
-        send = c + Sd + Td - 1  # the cycle the flit would leave ST
+        iov, ispec = self.iov, self.ispec
+        ocr, o_busy, owait, owatch = self.ocr, self.o_busy, self.owait, self.owatch
+        free_by = c + Sd + Td  # the flit would start on its channel in this cycle: the channel must be free
+        chan_waits = self.chan_waits
         in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
         general = self.general
+        any_spec = general or cfg.speculative
+        v_port, i_router = self.v_port, self.i_router
         eligible: list[int] = []
+        # every request is live: an input VC bids only while it owns an output VC and holds a flit, and has at
+        # most one bid or grant pending (ipend), which only its own grant ends
         for ivc in reqs:
-            if ist[ivc] != _ACTIVE or not ibuf[ivc]:
-                ipend[ivc] = 0
-                continue
             ovc = iov[ivc]
             if ocr[ovc] <= 0:
                 owait[ovc] = ivc  # retried when a credit comes back
+                owatch[ovc] = 1
                 continue
-            og = ovc // V
-            busy = o_busy[og]
-            if busy > send + 1:
-                self.w_sa[(busy - Sd - Td) & M].append(ivc)  # the first cycle the channel allows
-                continue
+            og = v_port[ovc]
+            if chan_waits:
+                busy = o_busy[og]
+                if busy > free_by:
+                    self.w_sa[(busy - Sd - Td) & M].append(ivc)  # the first cycle the channel allows
+                    continue
             eligible.append(ivc)
             # a router where two requests share a port (or one is speculative) needs the allocator
-            ig = ivc // V
-            if in_st[ig] == c or out_st[og] == c or ispec[ivc] or general:
-                r_st[ivc // PV] = c
+            ig = v_port[ivc]
+            if in_st[ig] == c or out_st[og] == c or any_spec and (general or ispec[ivc]):
+                r_st[i_router[ivc]] = c
             in_st[ig] = c
             out_st[og] = c
         if not eligible:
             return
-        sa_g, sa_a, sa_rr = self.sa_g, self.sa_a, self.sa_rr
-        winners: list[int] = []
-        retry: list[int] = []
-        contended: dict[int, list[int]] = {}
-        for ivc in eligible:
-            r = ivc // PV
-            if r_st[r] == c:
-                contended.setdefault(r, []).append(ivc)
-                continue
-            # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
-            ig = ivc // V
-            og = iov[ivc] // V
-            rp = r * P
-            sa_g[og] = (ig - rp + 1) % P
-            sa_a[ig] = (og - rp + 1) % P
-            sa_rr[ig] = (ivc % V + 1) % V
-            winners.append(ivc)
-        for r in sorted(contended):
-            self._sa_router(r, sorted(contended[r]), winners, retry)
-        for ivc in retry:
-            self.w_sa[(c + Sd) & M].append(ivc)
-        if Sd == 1:
-            self._sa_update(c, winners)
-        else:
-            self.w_up[(c + Sd - 1) & M].extend(winners)
+        # the winners' flits go in this order: the uncontended routers' (in request order), then the contended
+        # routers' (in router order); the contended routers' losers bid again Sd cycles later, before the
+        # flits that won this cycle and have more to send (nxt)
+        nxt: list[int] = []
+        contended = self._send(c, eligible, True, nxt)
+        self._sa_done(c, contended, nxt)
+
+    def _sa_done(self, c: int, contended: dict[int, list[int]], nxt: list[int]) -> None:
+        """The end of the SA of cycle ``c``, once the uncontended grants are sent: the contended routers'
+        allocation (their grants sent now with a 1-cycle SA, their losers bid again ``Sd`` later), then ``nxt``
+        (input VCs with more flits to send) bid the next cycle."""
+        M, Sd = self.M, self.cfg.sw_alloc_delay_cycles
+        if contended:
+            chosen: list[int] = []
+            retry: list[int] = []
+            for r in sorted(contended):
+                self._sa_router(r, sorted(contended[r]), chosen, retry)
+            self.w_sa[(c + Sd) & M].extend(retry)
+            if Sd == 1:
+                self._send(c, chosen, False, nxt)
+            else:
+                self.w_up[(c + Sd - 1) & M].extend(chosen)
+        if nxt:
+            self.w_sa[(c + 1) & M].extend(nxt)
 
     def _sa_router(self, r: int, group: list[int], winners: list[int], retry: list[int]) -> None:
         """Switch allocation of one router with several requests: per input port and output port the
@@ -788,34 +1005,36 @@ class RouterFabric:
         chosen: list[int] = []
         taken_in: set[int] = set()
         taken_out: set[int] = set()
-        for speculative in (0, 1):
+        spec = cfg.speculative
+        for speculative in ((0, 1) if spec else (0,)):
             best: dict[tuple[int, int], int] = {}
             for ivc in group:
-                if ispec[ivc] != speculative:
+                if spec and ispec[ivc] != speculative:
                     continue
                 ig = ivc // V
                 og = iov[ivc] // V
-                if ig in taken_in or og in taken_out:
+                if spec and (ig in taken_in or og in taken_out):
                     continue
-                key = (ig - rp, og - rp)
+                key = (ig, og)
                 cur = best.get(key)
-                off = sa_rr[ig]
-                if cur is None or (ivc % V - off) % V < (cur % V - off) % V:
+                # the group is sorted, so a port's VCs come in increasing order: keep the first, unless it is
+                # before the round-robin pointer and this one is at or after it
+                if cur is None or cur < sa_rr[ig] <= ivc:
                     best[key] = ivc
             if not best:
                 continue
             reqs: dict[int, list[int]] = {}
-            for (li, lo) in sorted(best):
-                reqs.setdefault(li, []).append(lo)
+            for (ig, og) in sorted(best):
+                reqs.setdefault(ig, []).append(og)
             if cfg.sw_allocator == "islip":
                 match = _islip(reqs, self.sa_g, self.sa_a, P, P, cfg.allocator_iterations, rp, rp)
             else:
                 match = _separable(reqs, self.sa_g, self.sa_a, P, P, rp, rp)
-            for li, lo in match.items():
-                ivc = best[(li, lo)]
-                sa_rr[li + rp] = (ivc % V + 1) % V
-                taken_in.add(li + rp)
-                taken_out.add(lo + rp)
+            for ig, og in match.items():
+                ivc = best[(ig, og)]
+                sa_rr[ig] = self.after_v[ivc]
+                taken_in.add(ig)
+                taken_out.add(og)
                 chosen.append(ivc)
         chosen_set = set(chosen)
         winners.extend(chosen)
@@ -823,66 +1042,178 @@ class RouterFabric:
             if ivc not in chosen_set:
                 retry.append(ivc)
 
-    def _sa_updates(self, c: int) -> None:
-        """SA grants of a multi-cycle SA due in cycle ``c``."""
+    def _sa_update(self, c: int) -> None:
+        """The grants of a multi-cycle SA due in cycle ``c`` take effect."""
         s = c & self.M
         lst = self.w_up[s]
         self.w_up[s] = []
-        self._sa_update(c, lst)
+        self._send(c, lst, False, self.w_sa[(c + 1) & self.M])
 
-    def _sa_update(self, c: int, lst: list[int]) -> None:
-        """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
-        cross the switch (ST) and start on their channel, so their arrival downstream is known now."""
-        M, V = self.M, self.V
-        cfg = self.cfg
-        ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
-        ocr, oown, otail, o_busy, o_free = self.ocr, self.oown, self.otail, self.o_busy, self.o_free
-        i_up, o_cret, o_dly, o_shift, o_flits = self.i_up, self.o_cret, self.o_dly, self.o_shift, self.o_flits
-        w_cred, w_arr, w_ej, w_sa, w_va = self.w_cred, self.w_arr, self.w_ej, self.w_sa, self.w_va
-        Rd = cfg.routing_delay_cycles
-        early = self.early
-        PV = self.P * V
-        nxt_sa = w_sa[(c + 1) & M]
-        for ivc in lst:
+    def _sa_plain(self, c: int) -> None:
+        """:meth:`_sa` in the usual case (``sa_plain``: a 1-cycle SA, no speculation, channels never busy when SA
+        sends): the same steps, and those of :meth:`_send` for the uncontended grants, without the cases that
+        cannot arise."""
+        M = self.M
+        s = c & M
+        reqs = self.w_sa[s]
+        self.w_sa[s] = []
+        ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
+        ocr, oown, otail, owait, owatch = self.ocr, self.oown, self.otail, self.owait, self.owatch
+        in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
+        v_port, i_router = self.v_port, self.i_router
+        eligible: list[int] = []
+        # pass 1: the live requests (see _sa), and the routers where two of them share a port
+        for ivc in reqs:
             ovc = iov[ivc]
-            if ocr[ovc] <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
-                nxt_sa.append(ivc)
+            if ocr[ovc] <= 0:
+                owait[ovc] = ivc  # retried when a credit comes back
+                owatch[ovc] = 1
                 continue
-            ispec[ivc] = 0
+            eligible.append(ivc)
+            og = v_port[ovc]
+            ig = v_port[ivc]
+            if in_st[ig] == c or out_st[og] == c:
+                r_st[i_router[ivc]] = c
+            in_st[ig] = c
+            out_st[og] = c
+        if not eligible:
+            return
+        # pass 2: the uncontended requests win (their router's pointers move) and are sent now, in request order
+        nxt: list[int] = []
+        contended: dict[int, list[int]] = {}
+        sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
+        i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
+        early, pwait = self.early, self.pwait
+        cred_at, arr_at, ej_at = self.cred_ahead[s], self.arr_ahead[s], self.ej_ahead[s]
+        for ivc in eligible:
+            r = i_router[ivc]
+            if r_st[r] == c:
+                if r in contended:
+                    contended[r].append(ivc)
+                else:
+                    contended[r] = [ivc]
+                continue
+            ovc = iov[ivc]
+            og = v_port[ovc]
+            ig = v_port[ivc]
+            sa_g[og] = after_p[ig]
+            sa_a[ig] = after_p[og]
+            sa_rr[ig] = after_v[ivc]
             ocr[ovc] -= 1
-            og = ovc // V
-            o_busy[og] = c + o_free[og]
             o_flits[og] += 1
             buf = ibuf[ivc]
             f = buf.popleft()
-            up = i_up[ivc // V]
-            w_cred[(c + o_cret[up]) & M].append(up * V + ivc % V)
-            sh = o_shift[og]
-            if sh is None:
-                w_ej[(c + o_dly[og]) & M].append((ovc, f))
+            cred_at[i_cret[ivc]].append(i_cred[ivc])
+            down = v_next[ovc]
+            if down < 0:
+                ej_at[o_dly[og]].append((ovc, f))
             else:
-                w_arr[(c + o_dly[og]) & M].append((ovc + sh, f))
+                arr_at[o_dly[og]].append((down, f))
             if f[2]:  # tail: the input VC is done with this packet
                 if early:
                     oown[ovc] = -1
-                    if self.pwait[og]:
+                    if pwait[og]:
                         self._wake_port(og, c + 1)
                 else:
-                    otail[ovc] = 1
+                    otail[ovc] = owatch[ovc] = 1
                 if buf:
                     ist[ivc] = _VA
-                    self.iopt[ivc] = self._options(ivc // PV, buf[0][0])
+                    self._route_head(ivc, buf[0][0])
                     ipend[ivc] = 0
-                    w_va[(c + 1 + Rd) & M].append(ivc)
+                    self.w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
                 else:
                     ist[ivc] = _IDLE
                     ipend[ivc] = 0
             elif buf:
-                nxt_sa.append(ivc)
+                nxt.append(ivc)
             else:
                 ipend[ivc] = 0
-        self.traversals += len(lst)
+        self.traversals += len(eligible) - sum(map(len, contended.values()))  # router flit-hops: the grants sent
+        self._sa_done(c, contended, nxt)
 
+    def _send(self, c: int, lst: list[int], evaluate: bool, nxt: list[int]) -> dict[int, list[int]]:
+        """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
+        cross the switch (ST) and start on their channel, so their arrival downstream is known now. Input VCs
+        with more flits of the packet bid again the next cycle (appended to ``nxt``).
+
+        With ``evaluate``, ``lst`` are the requests found eligible by this cycle's SA: those of a router with
+        contention (its requests share a port) are returned by router; the others win (their router's
+        pointers move) and, with a 1-cycle SA, take effect now, else join the grants due ``Sd - 1`` later."""
+        M, V, P = self.M, self.V, self.P
+        PV = P * V
+        Sd = self.cfg.sw_alloc_delay_cycles
+        spec, late = self.cfg.speculative, Sd > 1
+        contended: dict[int, list[int]] = {}
+        r_st = self.r_stamp
+        sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
+        later = self.w_up[(c + Sd - 1) & M]
+        ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
+        ocr, oown, otail, owatch, o_busy, o_free = self.ocr, self.oown, self.otail, self.owatch, self.o_busy, self.o_free
+        i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
+        w_ej, w_va = self.w_ej, self.w_va
+        early, chan_waits = self.early, self.chan_waits
+        # the wheel slots of the cycles ahead, as far as a credit or a flit can take
+        cred_at, arr_at = self.cred_ahead[c & M], self.arr_ahead[c & M]
+        pwait = self.pwait
+        for ivc in lst:
+            ovc = iov[ivc]
+            og = ovc // V
+            if evaluate:
+                r = ivc // PV
+                if r_st[r] == c:
+                    contended.setdefault(r, []).append(ivc)
+                    continue
+                # no other request shares its input or output port: iSLIP (and the separable allocator) grant it
+                ig = ivc // V
+                sa_g[og] = after_p[ig]
+                sa_a[ig] = after_p[og]
+                sa_rr[ig] = after_v[ivc]
+                if late:
+                    later.append(ivc)
+                    continue
+            elif late and ocr[ovc] <= 0:  # a credit was spent meanwhile (SA delay > 1): allocate again
+                nxt.append(ivc)
+                continue
+            ocr[ovc] -= 1
+            if spec:
+                ispec[ivc] = 0
+            if chan_waits:
+                o_busy[og] = c + o_free[og]
+            o_flits[og] += 1
+            buf = ibuf[ivc]
+            f = buf.popleft()
+            cred_at[i_cret[ivc]].append(i_cred[ivc])
+            down = v_next[ovc]
+            if down < 0:
+                w_ej[(c + o_dly[og]) & M].append((ovc, f))
+            else:
+                arr_at[o_dly[og]].append((down, f))
+            if f[2]:  # tail: the input VC is done with this packet
+                if early:
+                    oown[ovc] = -1
+                    if pwait[og]:
+                        self._wake_port(og, c + 1)
+                else:
+                    otail[ovc] = owatch[ovc] = 1
+                if buf:
+                    ist[ivc] = _VA
+                    self._route_head(ivc, buf[0][0])
+                    ipend[ivc] = 0
+                    w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
+                else:
+                    ist[ivc] = _IDLE
+                    ipend[ivc] = 0
+            elif buf:
+                nxt.append(ivc)
+            else:
+                ipend[ivc] = 0
+        # router flit-hops: the grants sent now (a due grant that found its credit spent counts as well, as it
+        # always has)
+        if not evaluate:
+            self.traversals += len(lst)
+        elif not late:
+            self.traversals += len(lst) - sum(len(g) for g in contended.values())
+        return contended
 
 def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:
     """Each directed link of a package as a channel in router cycles (times rounded up)."""

@@ -7,12 +7,14 @@
   zero-load pipeline depth. No allocation, no virtual channels, no head-of-line blocking: contention only
   on links.
 
-Both take packets with ``inject(src, dst, flits, created)`` (cycles), advance with ``run(until)`` and
+Both take packets with ``inject(src, dst, flits, created)`` (cycles; ``inject_many`` for a block of them), advance with ``run(until)`` and
 report delivered packets as ``(created, injected, arrived, flits, tag)`` tuples and ejected flits per
 terminal. Where the router cannot block (enough VCs and buffers, no conflicts) they agree to the cycle.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import simpy
 
@@ -57,6 +59,14 @@ class RouterLevel:
     def inject(self, src: int, dst: int, flits: int, created: int, tag=None) -> None:
         self.fabric.inject(Packet(self._id, src, dst, flits, created, tag))
         self._id += 1
+
+    def inject_many(self, created: Sequence[int], src: Sequence[int], dst: Sequence[int], flits: Sequence[int],
+                    tag=None) -> None:
+        """:meth:`inject` packet ``k`` = ``(src[k], dst[k], flits[k], created[k], tag)`` for every ``k``, in order."""
+        pid = self._id
+        pkts = [Packet(pid + k, s, d, z, t, tag) for k, (t, s, d, z) in enumerate(zip(created, src, dst, flits))]
+        self._id += len(pkts)
+        self.fabric.inject_all(pkts)
 
     def run(self, until: int) -> None:
         self.fabric.run(until)
@@ -148,6 +158,11 @@ class IdealLevel:
     @property
     def now(self) -> int:
         return int(self.env.now // self.cyc)
+
+    def inject_many(self, created: Sequence[int], src: Sequence[int], dst: Sequence[int], flits: Sequence[int],
+                    tag=None) -> None:
+        for t, s, d, z in zip(created, src, dst, flits):
+            self.inject(s, d, z, t, tag)
 
     def inject(self, src: int, dst: int, flits: int, created: int, tag=None) -> None:
         n = self.nodes

@@ -61,12 +61,10 @@ class _Stats:
 def _feed(level, traffic: Traffic, start: int, stop: int, measured: bool, book) -> None:
     """Generate the packets created in ``[start, stop)`` block by block, inject them (tagged ``measured``)
     and run the level to the end of each block."""
-    inject = level.inject
     for a, b, cyc, src, dst, size in traffic.blocks(start, stop, book.block):
-        for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
-            inject(s, d, z, t, measured)
-            book.out_flits += z
-            book.out_created += z * t
+        level.inject_many(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist(), measured)
+        book.out_flits += int(size.sum())
+        book.out_created += int(size @ cyc)
         if measured:
             book.measured_out += len(cyc)
         level.run(b)
