@@ -288,3 +288,27 @@ def test_allocators_match_their_definitions(seed):
         got = _separable(reqs, g1, a1, n_in, n_out, ib, ob)
         want = _separable_textbook(reqs, g2, a2, n_in, n_out, ib, ob)
         assert list(got.items()) == list(want.items()) and g1 == g2 and a1 == a2, (reqs, g, a)
+
+
+@pytest.mark.parametrize("realloc", ["tail_sent", "empty"])
+def test_the_usual_switch_allocation_equals_the_general_one(realloc):
+    """_sa_plain (1-cycle SA, no speculation, no channel waits) repeats _send's handling of a sent flit inline
+    for speed (a tail releases its VCs): with it turned off the same traffic must give the same run."""
+    hw = noc_hw(**{"topology.rows": 3, "topology.cols": 3, "chiplet.router.vc_reallocation": realloc,
+                   "chiplet.router.vcs_per_port": 2, "chiplet.router.buffer_flits_per_vc": 3})
+    from snapsim.noc.traffic import PacketSizes, Traffic
+
+    def run(plain):
+        lvl = RouterLevel(hw)
+        assert lvl.fabric.sa_plain
+        lvl.fabric.sa_plain = plain
+        tr = Traffic("uniform", 9, 0.3, PacketSizes((1, 4), (0.5, 0.5)), rows=3, cols=3, seed=5)
+        for a, b, cyc, src, dst, size in tr.blocks(0, 3000, 500):
+            for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
+                lvl.inject(s, d, z, t, (t, s))
+            lvl.run(b)
+        lvl.run(8000)
+        return sorted(lvl.take_delivered(), key=lambda x: x[4])
+
+    plain, general = run(True), run(False)
+    assert len(plain) > 1500 and plain == general

@@ -1109,7 +1109,8 @@ class RouterFabric:
                 ej_at[o_dly[og]].append((ovc, f))
             else:
                 arr_at[o_dly[og]].append((down, f))
-            if f[2]:  # tail: the input VC is done with this packet
+            if f[2]:  # tail: the input VC is done with this packet (the same in _sa_plain and _send, inline for
+                # speed: every flit of a 1-flit packet is a tail; tests/test_router.py runs both paths alike)
                 if early:
                     oown[ovc] = -1
                     if pwait[og]:
@@ -1188,7 +1189,8 @@ class RouterFabric:
                 w_ej[(c + o_dly[og]) & M].append((ovc, f))
             else:
                 arr_at[o_dly[og]].append((down, f))
-            if f[2]:  # tail: the input VC is done with this packet
+            if f[2]:  # tail: the input VC is done with this packet (the same in _sa_plain and _send, inline for
+                # speed: every flit of a 1-flit packet is a tail; tests/test_router.py runs both paths alike)
                 if early:
                     oown[ovc] = -1
                     if pwait[og]:
