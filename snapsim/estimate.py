@@ -89,6 +89,11 @@ COSTS: dict[str, float] = {
     "events_per_message_hop": 2.0,
     "events_per_flit_reference": 4.0,
     "events_per_inference": 2.0,
+    # the stream engine (snapsim/stream.py): numpy recurrences over the whole stream, no events. Measured on the
+    # LM packages (2x2, 4x4; ann, snn, snap; 2e4-2e5 inferences): 0.02-0.10 us per server job or message hop
+    # and ~1.5 ns per flit hop, set here at about twice that
+    "stream_item_s": 0.2e-6,
+    "stream_flit_s": 3e-9,
 }
 
 
@@ -128,6 +133,7 @@ class Estimate:
     workload_file: str = ""
     mode: str = ""
     fidelity: str = "fast"
+    engine: str = "event"  # the engine the run will use (stream: no events; see snapsim.runner.simulate)
     chiplets: int = 0
     links: int = 0  # directed link models built
     stages: int = 0
@@ -153,7 +159,8 @@ class Estimate:
     def lines(self, limits: Limits | None = None) -> list[str]:
         """The estimate as printed by ``snapsim run --dry-run``."""
         files = " on ".join(f for f in (self.workload_file, self.hardware_file) if f)
-        head = f"estimate{f' for {files}' if files else ''}: mode {self.mode}, fidelity {self.fidelity}"
+        head = (f"estimate{f' for {files}' if files else ''}: mode {self.mode}, fidelity {self.fidelity}, "
+                f"{self.engine} engine")
         out = [head,
                f"  package    {_n(self.chiplets)} chiplets, {_n(self.links)} link directions",
                f"  plan       {self.partitions} partitions, {self.boundaries} boundaries, {_n(self.stages)} stages; "
@@ -281,10 +288,11 @@ def _mean_message_bits(bp, batch: int) -> dict[float, int]:
 
 
 def estimate(plan: "Plan", fidelity: str = "fast", *, trace: Any = None, structure: Estimate | None = None,
-             hardware_file: str = "", workload_file: str = "") -> Estimate:
-    """The predicted cost of simulating ``plan`` (statistical payload, or a replay of ``trace``); raises
-    :class:`EstimateError` only for what snapsim cannot represent (simulated time beyond the clock, messages
-    beyond 2^62 bits). Limits are checked by :meth:`Estimate.check`."""
+             hardware_file: str = "", workload_file: str = "", engine: str = "event") -> Estimate:
+    """The predicted cost of simulating ``plan`` (statistical payload, or a replay of ``trace``) on ``engine``
+    (``event`` or ``stream``, the one the run will use); raises :class:`EstimateError` only for what snapsim
+    cannot represent (simulated time beyond the clock, messages beyond 2^62 bits). Limits are checked by
+    :meth:`Estimate.check`."""
     from .d2d.framing import flits_for_bits
 
     c = COSTS
@@ -294,8 +302,8 @@ def estimate(plan: "Plan", fidelity: str = "fast", *, trace: Any = None, structu
     N, B, P = plan.inferences, plan.batch, len(plan.partitions)
     base = structure or Estimate()
     est = Estimate(hardware_file=hardware_file or base.hardware_file, workload_file=workload_file or base.workload_file,
-                   mode=plan.mode, fidelity=fidelity, chiplets=base.chiplets, links=base.links, stages=base.stages,
-                   partitions=P, boundaries=len(plan.boundaries), inferences=N, batch=B)
+                   mode=plan.mode, fidelity=fidelity, engine=engine, chiplets=base.chiplets, links=base.links,
+                   stages=base.stages, partitions=P, boundaries=len(plan.boundaries), inferences=N, batch=B)
     parts: dict[str, float] = dict(base.parts)
     memory = base.memory_bytes
     where = est.where()
@@ -346,20 +354,24 @@ def estimate(plan: "Plan", fidelity: str = "fast", *, trace: Any = None, structu
             per_inference_ticks += f_sum * per_flit + m * (tm.latency + hop.transit_after + tm.wake)
     est.jobs, est.message_hops, est.flit_hops, est.timesteps = jobs, message_hops, flit_hops, timesteps
 
-    parts["server jobs"] = jobs * c["job_s"]
-    parts["inferences"] = N * c["inference_s"]
-    if ref:
+    if engine == "stream":  # numpy recurrences over the whole stream: no events
+        parts["the stream recurrences"] = (jobs + message_hops + N) * c["stream_item_s"] + flit_hops * c["stream_flit_s"]
+    elif ref:
+        parts["server jobs"] = jobs * c["job_s"]
+        parts["inferences"] = N * c["inference_s"]
         parts["flits (reference link model)"] = flit_hops * c["flit_reference_s"]
         parts["messages"] = message_hops * c["message_hop_s"]
     else:
+        parts["server jobs"] = jobs * c["job_s"]
+        parts["inferences"] = N * c["inference_s"]
         parts["messages"] = message_hops * c["message_hop_s"]
         parts["flits"] = array_flits * c["flit_fast_s"] + credit_blocks * c["credit_block_s"]
     parts["the statistical payload"] = (draws * c["draw_s"] + bernoulli * c["bernoulli_s"]) if trace is None else 0.0
     parts["the analytical bounds"] = recurrence_flits * c["recurrence_flit_s"] + table_entries * c["table_entry_s"]
     est.parts = parts
     est.wall_s = c["start_s"] + sum(parts.values())
-    est.events = (message_hops * c["events_per_message_hop"] + N * c["events_per_inference"]
-                  + (flit_hops * c["events_per_flit_reference"] if ref else 0.0))
+    est.events = 0.0 if engine == "stream" else (message_hops * c["events_per_message_hop"] + N * c["events_per_inference"]
+                                                 + (flit_hops * c["events_per_flit_reference"] if ref else 0.0))
 
     # memory: what lives through the run (tables, arrays, link models) plus the largest messages in flight
     memory += N * c["inference_bytes"] + table_entries * c["table_entry_bytes"]

@@ -82,11 +82,14 @@ def test_predicted_work_equals_what_the_engine_does(mode, encoding):
 
     prep = Prepared.load(HW, LM)
     wl = {"boundary.encoding": encoding, "stream.inferences": 64}
-    est = prep.estimate(mode=mode, workload_overrides=wl)
-    res = prep.result(mode=mode, workload_overrides=wl)
+    est = prep.estimate(mode=mode, workload_overrides=wl, engine="event")
+    res = prep.result(mode=mode, workload_overrides=wl, engine="event")
     assert est.message_hops == sum(l["messages"] for l in res.data["links"])
     assert est.flit_hops == sum(l["flits"] for l in res.data["links"])
     assert est.inferences == 64 and est.events >= est.message_hops
+    streamed = prep.estimate(mode=mode, workload_overrides=wl)  # the same work, on the engine auto picks
+    assert streamed.engine == "stream" and streamed.events == 0
+    assert (streamed.message_hops, streamed.flit_hops) == (est.message_hops, est.flit_hops)
 
 
 def test_estimate_errs_high_on_the_payload_memory():
@@ -128,3 +131,32 @@ def test_estimate_benchmark_reports_estimated_and_measured_wall_time():
     assert len(res["cases"]) == 4
     for case in res["cases"]:
         assert case["estimated_s"] > 0 and case["measured_s"] > 0 and case["ratio"] > 0
+
+
+def test_the_estimate_prices_the_engine_the_run_will_use():
+    """Every run was priced as an event-engine run: a million-inference LM stream, which the stream engine
+    runs in ~2 s, was estimated at 3.5 min, and ten times as many inferences (~25 s) were refused over
+    --max-wall-s. A probe, --engine event or a link expected to fail a flit (which hands the run to the
+    event engine) still price the event engine."""
+    from snapsim.probe import RecordingProbe
+    from snapsim.runner import Prepared
+
+    prep = Prepared.load(HW, LM)
+    many = {"stream.inferences": 1_000_000}
+    streamed = prep.estimate(mode="snap", workload_overrides=many)
+    event = prep.estimate(mode="snap", workload_overrides=many, engine="event")
+    assert streamed.engine == "stream" and streamed.events == 0 and "stream engine" in streamed.lines()[0]
+    assert event.engine == "event" and event.events > 0
+    assert event.wall_s > 10 * streamed.wall_s
+    assert (streamed.jobs, streamed.flit_hops) == (event.jobs, event.flit_hops)
+    few = {"stream.inferences": 64}
+    assert prep.estimate(mode="snap", workload_overrides=few, probe=RecordingProbe()).engine == "event"
+    assert prep.estimate(mode="snap", workload_overrides=few, hw_overrides={"link.bit_error_rate": 1e-6}).engine == "event"
+    assert prep.estimate(mode="snap", workload_overrides=few).engine == "stream"  # UCIe's BER 1e-15: no failure
+
+
+def test_dry_run_names_the_engine_a_probe_forces(tmp_path, capsys):
+    assert main(["run", "--hw", HW, "--workload", LM, "--dry-run"]) == 0
+    assert "stream engine" in capsys.readouterr().out
+    assert main(["run", "--hw", HW, "--workload", LM, "--dry-run", "--timeseries"]) == 0
+    assert "event engine" in capsys.readouterr().out
