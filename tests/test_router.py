@@ -134,21 +134,28 @@ def test_router_blocks_where_the_ideal_switch_does_not():
     assert r != i
 
 
+def _mixed_run(hw, rate: float, seed: int, until: int, setup) -> list:
+    """Uniform traffic of 1- and 4-flit packets for 3,000 cycles on a 3x3 router level (``setup(fabric)``
+    first), run to cycle ``until``; every delivery, by tag."""
+    from snapsim.noc.traffic import PacketSizes, Traffic
+
+    lvl = RouterLevel(hw)
+    setup(lvl.fabric)
+    tr = Traffic("uniform", 9, rate, PacketSizes((1, 4), (0.5, 0.5)), rows=3, cols=3, seed=seed)
+    for a, b, cyc, src, dst, size in tr.blocks(0, 3000, 500):
+        for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
+            lvl.inject(s, d, z, t, (t, s))
+        lvl.run(b)
+    lvl.run(until)
+    return sorted(lvl.take_delivered(), key=lambda x: x[4])
+
+
 def test_fast_paths_equal_the_general_allocators():
     """The shortcuts for uncontended requests give the same run as the general allocator, flit for flit."""
     hw = noc_hw(**{"topology.rows": 3, "topology.cols": 3})
-    from snapsim.noc.traffic import PacketSizes, Traffic
 
     def run(general):
-        lvl = RouterLevel(hw)
-        lvl.fabric.general = general
-        tr = Traffic("uniform", 9, 0.15, PacketSizes((1, 4), (0.5, 0.5)), rows=3, cols=3, seed=3)
-        for a, b, cyc, src, dst, size in tr.blocks(0, 3000, 500):
-            for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
-                lvl.inject(s, d, z, t, (t, s))
-            lvl.run(b)
-        lvl.run(5000)
-        return sorted(lvl.take_delivered(), key=lambda x: x[4])
+        return _mixed_run(hw, 0.15, 3, 5000, lambda fab: setattr(fab, "general", general))
 
     fast, general = run(False), run(True)
     assert len(fast) > 1000 and fast == general
@@ -296,19 +303,12 @@ def test_the_usual_switch_allocation_equals_the_general_one(realloc):
     for speed (a tail releases its VCs): with it turned off the same traffic must give the same run."""
     hw = noc_hw(**{"topology.rows": 3, "topology.cols": 3, "chiplet.router.vc_reallocation": realloc,
                    "chiplet.router.vcs_per_port": 2, "chiplet.router.buffer_flits_per_vc": 3})
-    from snapsim.noc.traffic import PacketSizes, Traffic
 
     def run(plain):
-        lvl = RouterLevel(hw)
-        assert lvl.fabric.sa_plain
-        lvl.fabric.sa_plain = plain
-        tr = Traffic("uniform", 9, 0.3, PacketSizes((1, 4), (0.5, 0.5)), rows=3, cols=3, seed=5)
-        for a, b, cyc, src, dst, size in tr.blocks(0, 3000, 500):
-            for t, s, d, z in zip(cyc.tolist(), src.tolist(), dst.tolist(), size.tolist()):
-                lvl.inject(s, d, z, t, (t, s))
-            lvl.run(b)
-        lvl.run(8000)
-        return sorted(lvl.take_delivered(), key=lambda x: x[4])
+        def setup(fab):
+            assert fab.sa_plain
+            fab.sa_plain = plain
+        return _mixed_run(hw, 0.3, 5, 8000, setup)
 
     plain, general = run(True), run(False)
     assert len(plain) > 1500 and plain == general
