@@ -104,7 +104,8 @@ def plan_and_estimate(hw: HardwareConfig, workload: WorkloadConfig, mode: str, f
         raise (EstimateError if isinstance(exc, EstimateError) else SnapsimError)(f"{where}{exc}") from None
     streams = engine != "event" and stream.unsupported(plan, fidelity, probe) is None
     est = estimate(plan, fidelity, trace=trace, structure=structure, engine="stream" if streams else "event")
-    if streams and est.flit_hops * max(t.flit_error_rate for t in plan.package.timing.values()) >= FAILURES_EXPECTED:
+    worst = max((t.flit_error_rate for t in plan.package.timing.values()), default=0.0)  # no links: one die
+    if streams and est.flit_hops * worst >= FAILURES_EXPECTED:
         # a flit that fails its CRC hands the run to the event engine (snapsim.stream.FlitFailure): count it so
         est = estimate(plan, fidelity, trace=trace, structure=structure, engine="event")
     est.check(limits)

@@ -160,3 +160,11 @@ def test_dry_run_names_the_engine_a_probe_forces(tmp_path, capsys):
     assert "stream engine" in capsys.readouterr().out
     assert main(["run", "--hw", HW, "--workload", LM, "--dry-run", "--timeseries"]) == 0
     assert "event engine" in capsys.readouterr().out
+
+
+def test_a_package_of_one_chiplet_is_estimated_and_runs(capsys):
+    """A package without links (one chiplet) crashed the engine-aware estimate (max() of no link error rates)."""
+    assert main(["run", "--hw", str(ROOT / "hwconfigs" / "packages" / "ucie-a-1x2.yaml"), "--workload", LM,
+                 "--set", "topology.cols=1", "--set", "mapping=[0]", "--set", "workload.partition.count=1",
+                 "--mode", "ann"]) == 0
+    assert "latency per inference" in capsys.readouterr().out
