@@ -145,7 +145,7 @@ def _main(args) -> int:
         if args.dry_run:
             for m in modes:
                 est = prep.estimate(mode=m, fidelity=args.fidelity, hw_overrides=hw_over, workload_overrides=wl_over,
-                                    engine=_estimate_engine(args))
+                                    engine=args.engine, probe=probes(m))
                 print("\n".join(est.lines(limits)))
                 try:
                     est.check(limits)
@@ -181,7 +181,7 @@ def _run(prep, mode: str, args, hw_over: dict, wl_over: dict, probe):
     progress = None
     if not args.no_progress and progress_enabled():
         est = prep.estimate(mode=mode, fidelity=args.fidelity, hw_overrides=hw_over, workload_overrides=wl_over,
-                            engine=_estimate_engine(args))
+                            engine=args.engine, probe=probe)
         if est.wall_s > PROGRESS_AFTER_S:
             progress = ProgressProbe(est.inferences, f"{mode} ({est.summary()})")
     if progress is not None and probe is not None:
@@ -195,13 +195,6 @@ def _run(prep, mode: str, args, hw_over: dict, wl_over: dict, probe):
         if progress is not None:
             progress.close()
             sys.stderr.flush()
-
-
-def _estimate_engine(args) -> str:
-    """The engine to estimate a run for: a timeline or time series is a probe, which the stream engine
-    does not take (the run then uses the event engine)."""
-    probing = args.timeline or args.timeseries or args.timeseries_window_ns is not None
-    return "event" if probing else args.engine
 
 
 def _probes(args, modes: list[str]):
