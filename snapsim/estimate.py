@@ -356,16 +356,14 @@ def estimate(plan: "Plan", fidelity: str = "fast", *, trace: Any = None, structu
 
     if engine == "stream":  # numpy recurrences over the whole stream: no events
         parts["the stream recurrences"] = (jobs + message_hops + N) * c["stream_item_s"] + flit_hops * c["stream_flit_s"]
-    elif ref:
-        parts["server jobs"] = jobs * c["job_s"]
-        parts["inferences"] = N * c["inference_s"]
-        parts["flits (reference link model)"] = flit_hops * c["flit_reference_s"]
-        parts["messages"] = message_hops * c["message_hop_s"]
     else:
         parts["server jobs"] = jobs * c["job_s"]
         parts["inferences"] = N * c["inference_s"]
         parts["messages"] = message_hops * c["message_hop_s"]
-        parts["flits"] = array_flits * c["flit_fast_s"] + credit_blocks * c["credit_block_s"]
+        if ref:
+            parts["flits (reference link model)"] = flit_hops * c["flit_reference_s"]
+        else:
+            parts["flits"] = array_flits * c["flit_fast_s"] + credit_blocks * c["credit_block_s"]
     parts["the statistical payload"] = (draws * c["draw_s"] + bernoulli * c["bernoulli_s"]) if trace is None else 0.0
     parts["the analytical bounds"] = recurrence_flits * c["recurrence_flit_s"] + table_entries * c["table_entry_s"]
     est.parts = parts
