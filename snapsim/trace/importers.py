@@ -123,10 +123,19 @@ class ArraySource:
     label: str = ""
     _arr: np.ndarray = field(init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.label = self.label or (str(self.data) if isinstance(self.data, (str, Path)) else f"array {self.name!r}")
+        self._loaded: np.ndarray | None = None
+
+    def _array(self) -> np.ndarray:
+        """The data, loaded (memory-mapped) once."""
+        if self._loaded is None:
+            self._loaded = _load_npy(Path(self.data)) if isinstance(self.data, (str, Path)) else np.asarray(self.data)
+        return self._loaded
+
     def prepare(self) -> dict[str, Any]:
         """Load (memory-map) the data and return the ``TraceWriter.add_boundary`` arguments."""
-        self.label = self.label or (str(self.data) if isinstance(self.data, (str, Path)) else f"array {self.name!r}")
-        arr = _load_npy(Path(self.data)) if isinstance(self.data, (str, Path)) else np.asarray(self.data)
+        arr = self._array()
         dims = parse_layout(self.layout)
         if arr.ndim != len(dims):
             raise TraceError(f"{self.label}: array has {arr.ndim} dimensions {list(arr.shape)} but the layout "
@@ -155,18 +164,17 @@ class ArraySource:
     def samples(self) -> int:
         return int(self._arr.shape[self._b_axis])
 
-    def memory_bytes(self, shard_samples: int) -> tuple[float, str, str]:
+    def memory_bytes(self, shard_samples: int) -> tuple[float, str]:
         """Estimated memory of importing it (one shard's samples, copied to time-major and packed), from the
-        array's header alone; its label, and what that memory is."""
-        label = str(self.data) if isinstance(self.data, (str, Path)) else f"array {self.name!r}"
-        arr = _load_npy(Path(self.data)) if isinstance(self.data, (str, Path)) else np.asarray(self.data)
+        array's header alone, and what that memory is."""
+        arr = self._array()
         dims = parse_layout(self.layout)
         if arr.ndim != len(dims):
-            return 0.0, label, ""  # prepare() says what is wrong
+            return 0.0, ""  # prepare() says what is wrong
         n = int(arr.shape[dims.index("B")])
         per_sample = arr.dtype.itemsize * int(np.prod(arr.shape, dtype=object)) // max(1, n)
         rows = min(n, shard_samples)
-        return 3.0 * per_sample * rows, label, (f"{rows:,} samples of {per_sample:,} bytes per shard, copied to "
+        return 3.0 * per_sample * rows, (f"{rows:,} samples of {per_sample:,} bytes per shard, copied to "
                                                 "time-major and packed")
 
     def chunk(self, start: int, stop: int) -> np.ndarray:
@@ -190,8 +198,10 @@ class EventSource:
     samples: int
     label: str = ""
 
-    def prepare(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
         self.label = self.label or (str(self.events) if isinstance(self.events, (str, Path)) else "events")
+
+    def prepare(self) -> dict[str, Any]:
         if isinstance(self.events, (str, Path)):
             table, first_line = load_events(self.events)
         else:
@@ -224,21 +234,19 @@ class EventSource:
         return dict(src=self.src, dst=list(self.dst), kind="spike", features=[N], timesteps=T)
 
     def _check_sizes(self) -> None:
-        label = self.label or (str(self.events) if isinstance(self.events, (str, Path)) else "events")
         for name in ("neurons", "timesteps", "samples"):
-            _check_count(label, name, getattr(self, name))
+            _check_count(self.label, name, getattr(self, name))
 
-    def memory_bytes(self, shard_samples: int) -> tuple[float, str, str]:
+    def memory_bytes(self, shard_samples: int) -> tuple[float, str]:
         """Estimated memory of importing it (a shard as dense spikes, and the event table), before the table
-        is read; its label, and what that memory is."""
+        is read, and what that memory is."""
         self._check_sizes()
-        label = str(self.events) if isinstance(self.events, (str, Path)) else "events"
         rows = min(int(self.samples), shard_samples)
         dense = int(self.timesteps) * rows * int(self.neurons)
         path = Path(self.events) if isinstance(self.events, (str, Path)) else None
         table = (path.stat().st_size * 12 if path is not None and path.is_file()
                  else 0 if path is not None else np.asarray(self.events).size * 8 * 4)
-        return 2.0 * dense + table, label, (f"a shard of {self.timesteps:,} timesteps x {rows:,} samples x "
+        return 2.0 * dense + table, (f"a shard of {self.timesteps:,} timesteps x {rows:,} samples x "
                                             f"{self.neurons:,} neurons as dense spikes, and the event table")
 
     def chunk(self, start: int, stop: int) -> np.ndarray:
@@ -280,9 +288,9 @@ def import_boundaries(
     if dup:
         raise TraceError(f"{out}: boundary names must be unique; repeated: {', '.join(dup)}")
     shard_samples = _check_count(str(out), "shard_samples", shard_samples)
+    label = sources[0].label if len(sources) == 1 else str(out)  # what the refusals below name
     needs = [s.memory_bytes(shard_samples) for s in sources]  # from headers and sizes: nothing read yet
-    label = needs[0][1] if len(sources) == 1 else str(out)
-    _check_memory(label, sum(n for n, _, _ in needs), "; ".join(w for _, _, w in needs if w), max_memory_gib)
+    _check_memory(label, sum(n for n, _ in needs), "; ".join(w for _, w in needs if w), max_memory_gib)
     specs = [s.prepare() for s in sources]
     counts = {s.name: s.samples for s in sources}
     if len(set(counts.values())) != 1:
@@ -293,7 +301,7 @@ def import_boundaries(
         raise TraceError(f"{sources[0].label}: no samples (the B axis has length 0); nothing to import")
     shards = -(-n_samples // shard_samples)
     if shards > MAX_SHARDS:
-        raise EstimateError(f"{sources[0].label if len(sources) == 1 else out}: refused by its estimate: {n_samples:,} "
+        raise EstimateError(f"{label}: refused by its estimate: {n_samples:,} "
                             f"samples in shards of {shard_samples:,} make {shards:,} shard files (at most "
                             f"{MAX_SHARDS:,}; raise --shard-samples)")
     spike_t = sorted({sp["timesteps"] for sp in specs if sp["kind"] == "spike"})
