@@ -204,6 +204,8 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Origins]:
     line. One pass over the parser's events with an explicit stack: linear time, no recursion. One preset is
     read by every hardware file naming it, so the result of each (file, text) is kept (the last few hundred)
     and a copy returned."""
+    if len(text) > MAX_BYTES * 4:  # text given directly (a --set value, a manifest's lines): same bound
+        raise _refuse(file, None, f"text of {len(text):,} characters is too large to read as YAML")
     key = (file, text)
     hit = _PARSED.get(key)
     if hit is None:
@@ -246,8 +248,6 @@ _C_PARSER = _has_c_parser()
 
 def _parse_events(text: str, file: str, pure: bool) -> tuple[Any, Origins]:
     """One pass over the parser's events with an explicit stack: linear time, no recursion."""
-    if len(text) > MAX_BYTES * 4:  # text given directly (a --set value, a manifest's lines): same bound
-        raise _refuse(file, None, f"text of {len(text):,} characters is too large to read as YAML")
     origins: Origins = {}
     stack: list[_Frame] = []
     root: Any = None
