@@ -233,7 +233,9 @@ def _npy(arr: np.ndarray, pickle: bool = False) -> bytes:
     return b.getvalue()
 
 
-def _set_padding(p: Path) -> None:
+def _rewrite_spikes(p: Path, change: Callable[[dict, np.ndarray], None]) -> None:
+    """``change(boundary, packed)`` edits the first spike boundary's packed frames in shard 0 in place; the
+    shard is written again with its size and checksum recorded (statistics are left as they were)."""
     from snapsim.trace.store import ShardReader, write_shard
 
     m = _manifest(p)
@@ -241,27 +243,27 @@ def _set_padding(p: Path) -> None:
     reader = ShardReader(p / entry["file"], m["container"])
     tensors = {name: reader.read_all(name).copy() for name in reader.tensors}
     spk = next(b for b in m["boundaries"] if b["kind"] == "spike")
-    if not spk["features"][0] % 8:
-        raise ValueError("no padding bits: the features fill whole bytes")
-    tensors[spk["tensor"]][..., -1] |= np.uint8(0x80)
+    change(spk, tensors[spk["tensor"]])
     nbytes, sha = write_shard(p / entry["file"], m["container"], tensors, reader.header)
     entry["bytes"], entry["sha256"] = nbytes, sha
     _write_manifest(p, m)
+
+
+def _set_padding(p: Path) -> None:
+    def change(spk: dict, packed: np.ndarray) -> None:
+        if not spk["features"][0] % 8:
+            raise ValueError("no padding bits: the features fill whole bytes")
+        packed[..., -1] |= np.uint8(0x80)
+
+    _rewrite_spikes(p, change)
 
 
 def _data_changed_consistently(p: Path) -> None:
     """Data changed, size and checksum re-recorded, statistics not: only validate can tell."""
-    from snapsim.trace.store import ShardReader, write_shard
+    def change(spk: dict, packed: np.ndarray) -> None:
+        packed[0, 0, 0] ^= np.uint8(1)
 
-    m = _manifest(p)
-    entry = m["shards"][0]
-    reader = ShardReader(p / entry["file"], m["container"])
-    tensors = {name: reader.read_all(name).copy() for name in reader.tensors}
-    spk = next(b for b in m["boundaries"] if b["kind"] == "spike")
-    tensors[spk["tensor"]][0, 0, 0] ^= np.uint8(1)
-    nbytes, sha = write_shard(p / entry["file"], m["container"], tensors, reader.header)
-    entry["bytes"], entry["sha256"] = nbytes, sha
-    _write_manifest(p, m)
+    _rewrite_spikes(p, change)
 
 
 def _symlink_out(what: str) -> Callable[[Path], None]:
