@@ -8,11 +8,11 @@ PIP := $(PY) -m pip
 EXTRAS ?= dev,torch,dask,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test fuzz bench traces zoo docs clean
+.PHONY: install build demo test fuzz bench traces zoo docs clean
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml constraints.txt
+$(STAMP): setup.cfg setup.py pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# torch first, pinned to the CPU build; everything else is constrained to keep it
@@ -22,18 +22,23 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-demo: install
+# compile the modules snapsim/native.py lists again in place if their source changed since the install (quick
+# when nothing did); without a C compiler they run as Python
+build: install
+	$(PY) setup.py -q build_ext --inplace
+
+demo: build
 	$(VENV)/bin/snapsim demo
 
-test: install
+test: build
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # the fuzz and fault suite ten times larger than in `make test`, with a random seed (printed; rerun one with
 # `python tests/fuzz/run.py --size long --seed N`): prints its figures, exits 1 unless they meet issue 14's bar
-fuzz: install
+fuzz: build
 	$(PY) tests/fuzz/run.py --size long
 
-bench: install
+bench: build
 	$(VENV)/bin/snapsim bench
 
 # retrain the example models (snapsim/examples) and rewrite the shipped traces and their workload files in
@@ -53,4 +58,4 @@ zoo: install
 	$(VENV)/bin/snapsim zoo --all --out-dir snapsim/data/workloads/zoo
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info snapsim/chiplet/router.c snapsim/chiplet/*.so snapsim/chiplet/*.so.sha256

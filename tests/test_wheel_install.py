@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from snapsim.cli import main
+from snapsim.native import can_build_extensions
 from snapsim.resources import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +46,11 @@ def installed(tmp_path_factory) -> dict:
     # 1. the wheel, built from a copy of the sources (what a clone or an sdist holds)
     src = tmp / "src"
     src.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+    for name in ("setup.cfg", "setup.py", "pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "snapsim", src / "snapsim", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # (not the checkout's own builds of the compiled modules: the wheel build compiles them from the sources)
+    shutil.copytree(ROOT / "snapsim", src / "snapsim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.so.sha256", "*.c"))
     dist = tmp / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-q",
           "-w", dist, src], cwd=tmp)
@@ -69,7 +72,9 @@ def installed(tmp_path_factory) -> dict:
              "    where = {'data': str(r.DATA), 'hw': str(r.HWCONFIGS), 'wl': str(r.WORKLOADS)}\n"
              "except ImportError:\n"
              "    where = {}\n"
-             "print(json.dumps({'file': snapsim.__file__, **where}))")
+             "from snapsim.native import implementation\n"
+             "from snapsim.chiplet import router\n"
+             "print(json.dumps({'file': snapsim.__file__, 'router': implementation(router), **where}))")
     where = json.loads(_run([py, "-c", probe], cwd=work).stdout)
     return {"wheel": wheel, "venv": venv, "snapsim": venv / "bin" / "snapsim", "work": work, "before": before,
             **where}
@@ -87,6 +92,16 @@ def test_snapsim_and_its_data_come_from_the_fresh_venv(installed):
         assert venv in path.parents, f"{key}: {path} is not inside the fresh venv {venv}"
         assert ROOT not in path.parents
     assert Path(installed["hw"], "packages", "ucie-a-2x2.yaml").is_file()
+
+
+@pytest.mark.skipif(not can_build_extensions(), reason="no Cython or C compiler: the router runs as Python")
+def test_the_wheel_carries_the_compiled_router_and_runs_it(installed):
+    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    ext = [n for n in names if n.startswith("snapsim/chiplet/router.") and n.endswith(".so")]
+    assert len(ext) == 1, names
+    assert ext[0] + ".sha256" in names and "snapsim/chiplet/router.pxd" in names and "snapsim/chiplet/router.py" in names
+    # the installed extension matches the installed source (no stale-build warning, no fallback)
+    assert installed["router"] == "compiled"
 
 
 def test_wheel_holds_every_shipped_file(installed):

@@ -5,9 +5,13 @@ Each exposes pure cost functions: time in ticks (a roofline over the resources a
 and the actions it performs (counted, then priced by :mod:`snapsim.energy`).
 """
 
-from .codec import Codec
-from .compute import Compute
-from .memory import Memory
-from .noc import Noc
+from ..native import select_in
+
+select_in(__name__)  # the compiled router, or its Python source (snapsim/native.py)
+
+from .codec import Codec  # noqa: E402
+from .compute import Compute  # noqa: E402
+from .memory import Memory  # noqa: E402
+from .noc import Noc  # noqa: E402
 
 __all__ = ["Codec", "Compute", "Memory", "Noc"]

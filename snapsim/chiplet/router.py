@@ -47,6 +47,7 @@ rounded up to whole cycles.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from typing import Callable, Mapping, Sequence
 
 from ..config.hardware import RouterConfig
 from ..errors import SnapsimError
+from ..native import is_compiled
 from ..topology import Topology
 from ..units import cycles_to_ticks
 
@@ -127,6 +129,15 @@ def zero_load_cycles(cfg: RouterConfig, channels: Sequence[Channel], flits: int)
         best = max(best, tail)
         head += ch.ser + ch.lat + D
     return best
+
+
+_COMPILED = is_compiled(__file__)  # built with Cython and router.pxd (snapsim/native.py), or run as Python
+
+
+def _ints(values) -> Sequence[int]:
+    """A table of integers the hot loops index: a C array compiled (a typed memoryview, router.pxd), a list in
+    Python (which indexes lists faster than arrays)."""
+    return array("l", values) if _COMPILED else list(values)
 
 
 def _ahead(wheel: list[list], c: int, span: int) -> list[list]:
@@ -296,11 +307,11 @@ class RouterFabric:
             raise SnapsimError(f"router: a {topology.cfg.kind} needs an even vcs_per_port (two dateline classes); "
                                f"got {V}")
         n_in, n_out = R * P, R * P + R
-        self.o_down = [-1] * n_out
-        self.o_ser = [1] * n_out
-        self.o_lat = [0] * n_out
-        self.o_cret = [0] * n_out
-        self.i_up = [-1] * n_in
+        self.o_down = _ints([-1] * n_out)
+        self.o_ser = _ints([1] * n_out)
+        self.o_lat = _ints([0] * n_out)
+        self.o_cret = _ints([0] * n_out)
+        self.i_up = _ints([-1] * n_in)
         self.o_edge: list[tuple[int, int] | None] = [None] * n_out
         cd = cfg.credit_delay_cycles
         for r in range(R):
@@ -323,64 +334,64 @@ class RouterFabric:
         Td = cfg.switch_traversal_delay_cycles
         # a flit granted (SA done) in cycle u leaves ST in u + Td, starts on the channel the cycle after and
         # is buffered downstream ser + lat later; the channel takes the next flit ser cycles after it
-        self.o_dly = [Td + 1 + self.o_ser[og] + self.o_lat[og] for og in range(n_out)]
-        self.o_free = [Td + 1 + self.o_ser[og] for og in range(n_out)]
+        self.o_dly = _ints([Td + 1 + self.o_ser[og] + self.o_lat[og] for og in range(n_out)])
+        self.o_free = _ints([Td + 1 + self.o_ser[og] for og in range(n_out)])
         # input VC state
         self.ibuf = [deque() for _ in range(n_in * V)]
-        self.ist = [_IDLE] * (n_in * V)
+        self.ist = _ints([_IDLE] * (n_in * V))
         self.iopt: list = [None] * (n_in * V)
-        self.iov = [-1] * (n_in * V)
-        self.ipend = [0] * (n_in * V)  # an SA request or grant is pending
-        self.ispec = [0] * (n_in * V)
+        self.iov = _ints([-1] * (n_in * V))
+        self.ipend = _ints([0] * (n_in * V))  # an SA request or grant is pending
+        self.ispec = _ints([0] * (n_in * V))
         # output VC state (downstream buffer as seen from upstream)
-        self.ocr = [self.B] * (n_out * V)
-        self.oown = [-1] * (n_out * V)
-        self.otail = [0] * (n_out * V)
-        self.owait = [-1] * (n_out * V)  # an input VC waiting for a credit of this output VC
+        self.ocr = _ints([self.B] * (n_out * V))
+        self.oown = _ints([-1] * (n_out * V))
+        self.otail = _ints([0] * (n_out * V))
+        self.owait = _ints([-1] * (n_out * V))  # an input VC waiting for a credit of this output VC
         # a credit coming back to this output VC needs more than counting: its VC is released once the buffer
         # is empty (otail), an input VC waits for it (owait), or (virtual cut-through) the room it makes may let
         # a waiting head take the VC
-        self.owatch = [1 if self.vct else 0] * (n_out * V)
-        self.o_busy = [0] * n_out  # first cycle the channel can start a new flit
-        self.in_stamp = [-1] * n_in  # the last cycle an SA request used this input port
-        self.out_stamp = [-1] * n_out
-        self.r_stamp = [-1] * R  # the last cycle this router had contending SA requests
+        self.owatch = _ints([1 if self.vct else 0] * (n_out * V))
+        self.o_busy = _ints([0] * n_out)  # first cycle the channel can start a new flit
+        self.in_stamp = _ints([-1] * n_in)  # the last cycle an SA request used this input port
+        self.out_stamp = _ints([-1] * n_out)
+        self.r_stamp = _ints([-1] * R)  # the last cycle this router had contending SA requests
         self.pwait: list[list[int]] = [[] for _ in range(n_out)]  # input VCs waiting for a free VC here
         # allocator pointers (see _islip), all starting at the router's first input (output) port or VC: VA's
         # per output VC and input VC, SA's per output port and input port, and each input port's pointer to the
         # VC that bids for the switch next
         PV = P * V
-        self.va_g = [x - x % PV for x in range(n_out * V)]
-        self.va_a = [x - x % PV for x in range(n_in * V)]
-        self.sa_g = [x - x % P for x in range(n_out)]
-        self.sa_a = [x - x % P for x in range(n_in)]
-        self.sa_rr = [ig * V for ig in range(n_in)]
+        self.va_g = _ints([x - x % PV for x in range(n_out * V)])
+        self.va_a = _ints([x - x % PV for x in range(n_in * V)])
+        self.sa_g = _ints([x - x % P for x in range(n_out)])
+        self.sa_a = _ints([x - x % P for x in range(n_in)])
+        self.sa_rr = _ints([ig * V for ig in range(n_in)])
         # NICs: a queue of packets each; the head packet's flits are written one by one (nic_k: the next one).
         # A terminal with packets is in exactly one of nic_ready (its head packet may be written: polled every
         # cycle) and nic_sleep (a heap of (cycle its head packet is ready, terminal)): idle NICs cost nothing.
         self.nic_q: list[deque] = [deque() for _ in range(R)]
-        self.nic_k = [0] * R
-        self.nic_vc = [-1] * R
-        self.nic_last = [-1] * R
+        self.nic_k = _ints([0] * R)
+        self.nic_vc = _ints([-1] * R)
+        self.nic_last = _ints([-1] * R)
         self.nic_ready: set[int] = set()
         self.nic_sleep: list[tuple[int, int]] = []
         # the VCs in round-robin order after the last one used (-1, none yet, indexes the same order as V - 1)
         self.nic_rot = [tuple((last + j) % V for j in range(1, V + 1)) for last in range(V)]
         # cycles from writing a flit to the injection channel to its arrival in the router's input buffer
-        self.nic_dly = [1 + self.o_ser[R * P + t] + self.o_lat[R * P + t] for t in range(R)]
+        self.nic_dly = _ints([1 + self.o_ser[R * P + t] + self.o_lat[R * P + t] for t in range(R)])
         # per-VC tables for the hot loops (a subscript instead of index arithmetic)
         NI = n_in * V
         up = [self.i_up[ivc // V] for ivc in range(NI)]
         # a flit leaving input VC ivc returns a credit to the upstream output VC i_cred[ivc], i_cret[ivc] later
-        self.i_cred = [-1 if up[ivc] < 0 else up[ivc] * V + ivc % V for ivc in range(NI)]
-        self.i_cret = [0 if up[ivc] < 0 else self.o_cret[up[ivc]] for ivc in range(NI)]
+        self.i_cred = _ints([-1 if up[ivc] < 0 else up[ivc] * V + ivc % V for ivc in range(NI)])
+        self.i_cret = _ints([0 if up[ivc] < 0 else self.o_cret[up[ivc]] for ivc in range(NI)])
         # the input VC an output VC feeds (-1: an ejection port, consumed by the NIC)
-        self.v_next = [-1 if self.o_down[ovc // V] < 0 else (self.o_down[ovc // V] - ovc // V) * V + ovc
-                       for ovc in range(n_out * V)]
+        self.v_next = _ints([-1 if self.o_down[ovc // V] < 0 else (self.o_down[ovc // V] - ovc // V) * V + ovc
+                       for ovc in range(n_out * V)])
         # where a pointer goes when x wins: the next of the router's VCs, of its ports, of a port's VCs
-        self.after_pv = [x - x % PV + (x + 1) % PV for x in range(n_out * V)]
-        self.after_p = [x - x % P + (x + 1) % P for x in range(n_out)]
-        self.after_v = [x - x % V + (x + 1) % V for x in range(NI)]
+        self.after_pv = _ints([x - x % PV + (x + 1) % PV for x in range(n_out * V)])
+        self.after_p = _ints([x - x % P + (x + 1) % P for x in range(n_out)])
+        self.after_v = _ints([x - x % V + (x + 1) % V for x in range(NI)])
         # a router's channel is never still busy when SA would send on it if no flit takes longer to transfer
         # than SA takes: then neither SA nor its grants need to look at it
         self.chan_waits = max(self.o_ser[:R * P]) > cfg.sw_alloc_delay_cycles
@@ -388,10 +399,10 @@ class RouterFabric:
         self.sa_plain = cfg.sw_alloc_delay_cycles == 1 and not cfg.speculative and not self.chan_waits
         # VA splits by output port (deterministic routing: iport, the port of the head in each input VC) or by
         # router (i_router)
-        self.iport = [-1] * NI
-        self.i_router = [ivc // PV for ivc in range(NI)]
+        self.iport = _ints([-1] * NI)
+        self.i_router = _ints([ivc // PV for ivc in range(NI)])
         # the port of each VC (input or output): a subscript allocates no int, unlike ivc // V
-        self.v_port = [x // V for x in range(n_out * V)]
+        self.v_port = _ints([x // V for x in range(n_out * V)])
         # event wheel
         horizon = (cfg.routing_delay_cycles + cfg.vc_alloc_delay_cycles + cfg.sw_alloc_delay_cycles
                    + cfg.switch_traversal_delay_cycles + max(self.o_ser) + max(self.o_lat) + max(self.o_cret)
@@ -400,7 +411,7 @@ class RouterFabric:
         while W < horizon:
             W *= 2
         self.W, self.M = W, W - 1
-        self.v_cret = [self.o_cret[og] for og in range(n_out) for _v in range(V)]  # per output VC
+        self.v_cret = _ints([self.o_cret[og] for og in range(n_out) for _v in range(V)])  # per output VC
         self.cret_span, self.dly_span = max(self.o_cret) + 1, max(self.o_dly) + 1
         self.w_cred = [[] for _ in range(W)]
         self.w_arr = [[] for _ in range(W)]
@@ -418,9 +429,9 @@ class RouterFabric:
         self.inflight = 0  # flits written to an injection channel and not yet ejected
         self.delivered: list[Packet] = []
         self.on_deliver = on_deliver
-        self.flits_ejected = [0] * R
+        self.flits_ejected = _ints([0] * R)
         self.traversals = 0
-        self.o_flits = [0] * n_out
+        self.o_flits = _ints([0] * n_out)
         self._routes: dict[tuple[int, int], tuple] = {}
         self._route_of: list[tuple | None] = [None] * (R * R)  # the same, by src * n + dst
         self._adapt: dict[tuple[int, int, int], tuple] = {}
@@ -629,7 +640,8 @@ class RouterFabric:
                         st = ist[ivc]
                         if st == _IDLE:
                             ist[ivc] = _VA
-                            iport[ivc], iopt[ivc] = next_hop(f[0].route)
+                            pkt = f[0]
+                            iport[ivc], iopt[ivc] = next_hop(pkt.route)
                             va_at.append(ivc)
                         elif st == _ACTIVE and not ipend[ivc] and len(buf) == 1:
                             ipend[ivc] = 1
@@ -1006,7 +1018,7 @@ class RouterFabric:
         taken_in: set[int] = set()
         taken_out: set[int] = set()
         spec = cfg.speculative
-        for speculative in ((0, 1) if spec else (0,)):
+        for speculative in ([0, 1] if spec else [0]):
             best: dict[tuple[int, int], int] = {}
             for ivc in group:
                 if spec and ispec[ivc] != speculative:
@@ -1214,7 +1226,7 @@ class RouterFabric:
         if not evaluate:
             self.traversals += len(lst)
         elif not late:
-            self.traversals += len(lst) - sum(len(g) for g in contended.values())
+            self.traversals += len(lst) - sum(map(len, contended.values()))
         return contended
 
 def channels_of(package, cfg: RouterConfig) -> dict[tuple[int, int], Channel]:
