@@ -43,6 +43,11 @@ synthetic traffic (:mod:`snapsim.noc`).
 
 Time is whole router cycles (``clock_ghz`` of the routers, which must agree); link times in ticks are
 rounded up to whole cycles.
+
+This module is also compiled (:mod:`snapsim.native`): setup.py builds it with Cython and the C types of
+``router.pxd``, which must name every attribute of :class:`RouterFabric` and :class:`Packet`. This source is
+the only copy of the model; both copies give the same pinned results (tests/test_router_identity.py, run on
+each by tests/test_native.py).
 """
 
 from __future__ import annotations
