@@ -58,4 +58,5 @@ zoo: install
 	$(VENV)/bin/snapsim zoo --all --out-dir snapsim/data/workloads/zoo
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info snapsim/chiplet/router.c snapsim/chiplet/*.so snapsim/chiplet/*.so.sha256
+	rm -rf $(VENV) build dist *.egg-info
+	find snapsim \( -name '*.so' -o -name '*.so.sha256' -o -name '*.c' \) -delete  # the compiled modules' builds

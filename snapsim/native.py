@@ -27,7 +27,7 @@ from types import ModuleType
 
 __all__ = ["COMPILED_MODULES", "PURE_ENV", "source_files", "source_digest", "digest_path", "is_compiled",
            "select", "select_in", "implementation",
-           "can_build_extensions"]
+           "can_build_extensions", "pure_requested"]
 
 # modules setup.py compiles (the hot loop of the router level; issue 10's speed target)
 COMPILED_MODULES = ("snapsim.chiplet.router",)
@@ -65,7 +65,9 @@ def can_build_extensions() -> bool:
     return importlib.util.find_spec("Cython") is not None and bool(cc) and shutil.which(cc[0]) is not None
 
 
-def _pure_requested() -> bool:
+def pure_requested() -> bool:
+    """Whether this process is asked to run the Python source of every compiled module (``SNAPSIM_PURE_PYTHON``
+    set to anything but empty or ``0``)."""
     return os.environ.get(PURE_ENV, "").strip() not in ("", "0")
 
 
@@ -89,7 +91,7 @@ def select(name: str) -> None:
         return  # an installation without the source: the extension is all there is
     recorded = digest_path(ext)
     stale = not recorded.exists() or recorded.read_text().strip() != source_digest(py)
-    if not stale and not _pure_requested():
+    if not stale and not pure_requested():
         return
     if stale:
         warnings.warn(f"{ext.name} was not built from the {py.name} beside it: running the Python source "
