@@ -392,7 +392,7 @@ class RouterFabric:
         self.i_cret = _ints([0 if up[ivc] < 0 else self.o_cret[up[ivc]] for ivc in range(NI)])
         # the input VC an output VC feeds (-1: an ejection port, consumed by the NIC)
         self.v_next = _ints([-1 if self.o_down[ovc // V] < 0 else (self.o_down[ovc // V] - ovc // V) * V + ovc
-                       for ovc in range(n_out * V)])
+                             for ovc in range(n_out * V)])
         # where a pointer goes when x wins: the next of the router's VCs, of its ports, of a port's VCs
         self.after_pv = _ints([x - x % PV + (x + 1) % PV for x in range(n_out * V)])
         self.after_p = _ints([x - x % P + (x + 1) % P for x in range(n_out)])
