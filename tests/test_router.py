@@ -299,8 +299,8 @@ def test_allocators_match_their_definitions(seed):
 
 @pytest.mark.parametrize("realloc", ["tail_sent", "empty"])
 def test_the_usual_switch_allocation_equals_the_general_one(realloc):
-    """_sa_plain (1-cycle SA, no speculation, no channel waits) repeats _send's handling of a sent flit inline
-    for speed (a tail releases its VCs): with it turned off the same traffic must give the same run."""
+    """_sa_plain (1-cycle SA, no speculation, no channel waits) is a shortcut of _sa and _send for the usual
+    case (both hand a sent flit to _sent): with it turned off the same traffic must give the same run."""
     hw = noc_hw(**{"topology.rows": 3, "topology.cols": 3, "chiplet.router.vc_reallocation": realloc,
                    "chiplet.router.vcs_per_port": 2, "chiplet.router.buffer_flits_per_vc": 3})
 

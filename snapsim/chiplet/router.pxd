@@ -27,10 +27,8 @@ cdef class RouterFabric:
     cpdef run(self, long until)
 
     @cython.locals(M=long, s=long, ivc=long, ovc=long, og=long, ig=long, r=long, down=long, reqs=list,
-                   eligible=list, nxt=list, ibuf=list, pwait=list, cred_at=list, arr_at=list, ej_at=list,
-                   contended=dict,
-                   ist='long[:]', iov='long[:]', ipend='long[:]', ocr='long[:]', oown='long[:]', otail='long[:]',
-                   owait='long[:]', owatch='long[:]', in_st='long[:]', out_st='long[:]', r_st='long[:]',
+                   eligible=list, nxt=list, ibuf=list, cred_at=list, arr_at=list, ej_at=list, contended=dict,
+                   iov='long[:]', ocr='long[:]', owait='long[:]', owatch='long[:]', in_st='long[:]', out_st='long[:]', r_st='long[:]',
                    v_port='long[:]', i_router='long[:]', sa_g='long[:]', sa_a='long[:]', sa_rr='long[:]',
                    after_p='long[:]', after_v='long[:]', i_cred='long[:]', i_cret='long[:]', v_next='long[:]',
                    o_dly='long[:]', o_flits='long[:]')
@@ -67,11 +65,12 @@ cdef class RouterFabric:
     cpdef _sa_done(self, long c, dict contended, list nxt)
 
     @cython.locals(M=long, V=long, P=long, PV=long, Sd=long, ivc=long, ovc=long, og=long, ig=long, r=long,
-                   down=long, spec=bint, late=bint, early=bint, chan_waits=bint, contended=dict, later=list,
-                   ibuf=list, w_ej=list, w_va=list, cred_at=list, arr_at=list, pwait=list,
+                   down=long, spec=bint, late=bint, chan_waits=bint, contended=dict, later=list, ibuf=list,
+                   w_ej=list, cred_at=list, arr_at=list,
                    r_st='long[:]', sa_g='long[:]', sa_a='long[:]', sa_rr='long[:]', after_p='long[:]',
-                   after_v='long[:]', ist='long[:]', iov='long[:]', ipend='long[:]', ispec='long[:]',
-                   ocr='long[:]', oown='long[:]', otail='long[:]', owatch='long[:]', o_busy='long[:]',
+                   after_v='long[:]', iov='long[:]', ispec='long[:]', ocr='long[:]', o_busy='long[:]',
                    o_free='long[:]', i_cred='long[:]', i_cret='long[:]', v_next='long[:]', o_dly='long[:]',
                    o_flits='long[:]')
+    cpdef _sent(self, long c, long ivc, long ovc, long og, bint tail, object buf, list nxt)
+
     cpdef dict _send(self, long c, list lst, bint evaluate, list nxt)

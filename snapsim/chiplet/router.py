@@ -1074,8 +1074,8 @@ class RouterFabric:
         s = c & M
         reqs = self.w_sa[s]
         self.w_sa[s] = []
-        ibuf, ist, iov, ipend = self.ibuf, self.ist, self.iov, self.ipend
-        ocr, oown, otail, owait, owatch = self.ocr, self.oown, self.otail, self.owait, self.owatch
+        ibuf, iov = self.ibuf, self.iov
+        ocr, owait, owatch = self.ocr, self.owait, self.owatch
         in_st, out_st, r_st = self.in_stamp, self.out_stamp, self.r_stamp
         v_port, i_router = self.v_port, self.i_router
         eligible: list[int] = []
@@ -1100,7 +1100,6 @@ class RouterFabric:
         contended: dict[int, list[int]] = {}
         sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
         i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
-        early, pwait = self.early, self.pwait
         cred_at, arr_at, ej_at = self.cred_ahead[s], self.arr_ahead[s], self.ej_ahead[s]
         for ivc in eligible:
             r = i_router[ivc]
@@ -1126,28 +1125,34 @@ class RouterFabric:
                 ej_at[o_dly[og]].append((ovc, f))
             else:
                 arr_at[o_dly[og]].append((down, f))
-            if f[2]:  # tail: the input VC is done with this packet (the same in _sa_plain and _send, inline for
-                # speed: every flit of a 1-flit packet is a tail; tests/test_router.py runs both paths alike)
-                if early:
-                    oown[ovc] = -1
-                    if pwait[og]:
-                        self._wake_port(og, c + 1)
-                else:
-                    otail[ovc] = owatch[ovc] = 1
-                if buf:
-                    ist[ivc] = _VA
-                    self._route_head(ivc, buf[0][0])
-                    ipend[ivc] = 0
-                    self.w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
-                else:
-                    ist[ivc] = _IDLE
-                    ipend[ivc] = 0
-            elif buf:
-                nxt.append(ivc)
-            else:
-                ipend[ivc] = 0
+            self._sent(c, ivc, ovc, og, f[2], buf, nxt)
         self.traversals += len(eligible) - sum(map(len, contended.values()))  # router flit-hops: the grants sent
         self._sa_done(c, contended, nxt)
+
+    def _sent(self, c: int, ivc: int, ovc: int, og: int, tail: bool, buf: deque, nxt: list[int]) -> None:
+        """A flit of input VC ``ivc`` left for output VC ``ovc`` (port ``og``) in cycle ``c``: after a tail the
+        input VC is done with its packet (the output VC is released, or marked to be once drained, and the next
+        packet's head, if buffered, is routed); otherwise it bids again the next cycle (``nxt``) while it holds
+        a flit."""
+        if tail:
+            if self.early:
+                self.oown[ovc] = -1
+                if self.pwait[og]:
+                    self._wake_port(og, c + 1)
+            else:
+                self.otail[ovc] = self.owatch[ovc] = 1
+            if buf:
+                self.ist[ivc] = _VA
+                self._route_head(ivc, buf[0][0])
+                self.ipend[ivc] = 0
+                self.w_va[(c + 1 + self.cfg.routing_delay_cycles) & self.M].append(ivc)
+            else:
+                self.ist[ivc] = _IDLE
+                self.ipend[ivc] = 0
+        elif buf:
+            nxt.append(ivc)
+        else:
+            self.ipend[ivc] = 0
 
     def _send(self, c: int, lst: list[int], evaluate: bool, nxt: list[int]) -> dict[int, list[int]]:
         """SA grants take effect in cycle ``c``: flits leave their buffers and send their credits back; they
@@ -1165,14 +1170,13 @@ class RouterFabric:
         r_st = self.r_stamp
         sa_g, sa_a, sa_rr, after_p, after_v = self.sa_g, self.sa_a, self.sa_rr, self.after_p, self.after_v
         later = self.w_up[(c + Sd - 1) & M]
-        ibuf, ist, iov, ipend, ispec = self.ibuf, self.ist, self.iov, self.ipend, self.ispec
-        ocr, oown, otail, owatch, o_busy, o_free = self.ocr, self.oown, self.otail, self.owatch, self.o_busy, self.o_free
+        ibuf, iov, ispec = self.ibuf, self.iov, self.ispec
+        ocr, o_busy, o_free = self.ocr, self.o_busy, self.o_free
         i_cred, i_cret, v_next, o_dly, o_flits = self.i_cred, self.i_cret, self.v_next, self.o_dly, self.o_flits
-        w_ej, w_va = self.w_ej, self.w_va
-        early, chan_waits = self.early, self.chan_waits
+        w_ej = self.w_ej
+        chan_waits = self.chan_waits
         # the wheel slots of the cycles ahead, as far as a credit or a flit can take
         cred_at, arr_at = self.cred_ahead[c & M], self.arr_ahead[c & M]
-        pwait = self.pwait
         for ivc in lst:
             ovc = iov[ivc]
             og = ovc // V
@@ -1206,26 +1210,7 @@ class RouterFabric:
                 w_ej[(c + o_dly[og]) & M].append((ovc, f))
             else:
                 arr_at[o_dly[og]].append((down, f))
-            if f[2]:  # tail: the input VC is done with this packet (the same in _sa_plain and _send, inline for
-                # speed: every flit of a 1-flit packet is a tail; tests/test_router.py runs both paths alike)
-                if early:
-                    oown[ovc] = -1
-                    if pwait[og]:
-                        self._wake_port(og, c + 1)
-                else:
-                    otail[ovc] = owatch[ovc] = 1
-                if buf:
-                    ist[ivc] = _VA
-                    self._route_head(ivc, buf[0][0])
-                    ipend[ivc] = 0
-                    w_va[(c + 1 + self.cfg.routing_delay_cycles) & M].append(ivc)
-                else:
-                    ist[ivc] = _IDLE
-                    ipend[ivc] = 0
-            elif buf:
-                nxt.append(ivc)
-            else:
-                ipend[ivc] = 0
+            self._sent(c, ivc, ovc, og, f[2], buf, nxt)
         # router flit-hops: the grants sent now (a due grant that found its credit spent counts as well, as it
         # always has)
         if not evaluate:
